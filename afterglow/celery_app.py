@@ -1,0 +1,46 @@
+"""The Celery app. Redis in production; kombu's filesystem transport (no server) in the embedded default."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from afterglow.settings import Settings, get_settings
+
+
+def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
+    if settings.broker_url:
+        # Short visibility timeout is harmless: no task is ever scheduled ahead (the database holds due times).
+        return settings.broker_url, {"visibility_timeout": 3600}
+    folder = settings.broker_folder
+    (folder / "queue").mkdir(parents=True, exist_ok=True)
+    (folder / "processed").mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    url, options = broker_options(settings)
+    app = Celery("afterglow", broker=url, include=["surveys.tasks", "feedback.tasks"])
+    app.conf.update(
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        beat_schedule={
+            "dispatch-invitations": {"task": "surveys.dispatch", "schedule": 60.0},
+        },
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+    )
+    return app
+
+
+celery_app = create_celery()

@@ -1,0 +1,196 @@
+"""`afterglow`: run the app, its worker and beat; operate the scheduler; import and demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from afterglow.settings import ROOT, get_settings
+
+console = Console(stderr=True)
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def migrate() -> None:
+    """Apply every Piccolo migration (the only way the schema changes)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = asyncio.run(run_forwards(app_name="all"))
+    if not result.success:
+        raise click.ClickException(f"migrations failed: {result.message}")
+
+
+def _dev_api_key() -> str:
+    """The embedded default invents an API key once and keeps it in the data folder."""
+    settings = get_settings()
+    if settings.api_key:
+        return settings.api_key
+    path = settings.data_dir / "dev-api-key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+    key = path.read_text().strip()
+    os.environ["AFTERGLOW_API_KEY"] = key
+    get_settings.cache_clear()
+    return key
+
+
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "afterglow.celery_app", *args]
+
+
+@click.group()
+def main() -> None:
+    """Afterglow: ask customers at the good moment, collect answers, close the loop."""
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Apply database migrations."""
+    migrate()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Start the web server only.")
+def run(host: str, port: int, no_worker: bool) -> None:
+    """Migrate, seed demo data on first start, and run web + worker + beat."""
+    settings = get_settings()
+    migrate()
+    if not settings.production:
+        key = _dev_api_key()
+        os.environ.setdefault("AFTERGLOW_BASE_URL", f"http://{host}:{port}")
+        get_settings.cache_clear()
+        from afterglow.demo import seed_if_empty
+
+        if asyncio.run(seed_if_empty(datetime.now(UTC))):
+            console.print("[green]Demo data created.[/green]")
+        console.print(f"API key: [bold]{key}[/bold]")
+        if get_settings().dev_outbox:
+            console.print(f"Dev outbox: http://{host}:{port}/dev/outbox")
+    children: list[subprocess.Popen[bytes]] = []
+    if not no_worker:
+        pool = ["--pool=solo"] if not settings.database_url.startswith("postgres") else []
+        children.append(subprocess.Popen(_celery("worker", "--loglevel=INFO", *pool), cwd=ROOT))
+        children.append(subprocess.Popen(_celery("beat", "--loglevel=INFO"), cwd=ROOT))
+    try:
+        import uvicorn
+
+        console.print(f"Afterglow on http://{host}:{port}")
+        uvicorn.run("app:create_app", factory=True, host=host, port=port, log_level="info")
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker (extra arguments go to Celery)."""
+    os.execv(sys.executable, _celery("worker", "--loglevel=INFO", *celery_args))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(celery_args: tuple[str, ...]) -> None:
+    """Run Celery beat, which starts the scheduler pass every minute."""
+    os.execv(sys.executable, _celery("beat", "--loglevel=INFO", *celery_args))
+
+
+@main.command()
+@click.option("--now", "now_text", default=None, help="Act as of this ISO-8601 moment (default: now).")
+@click.option("--queue", is_flag=True, help="Hand sends to the workers instead of sending here.")
+def dispatch(now_text: str | None, queue: bool) -> None:
+    """Run one pass of the invitation scheduler and print what it did as JSON."""
+    report = asyncio.run(run_dispatch(_parse_now(now_text), queue))
+    click.echo(json.dumps(report, default=str))
+
+
+async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
+    from surveys.services.dispatch import dispatch_due, send_claimed
+    from surveys.tasks import send
+
+    settings = get_settings()
+    claimed: list[tuple[int, str]] = []
+
+    def enqueue(invitation_id: int, purpose: str) -> None:
+        if queue:
+            send.delay(invitation_id, purpose, now.isoformat())
+        else:
+            claimed.append((invitation_id, purpose))
+
+    report = (await dispatch_due(now, settings, enqueue)).as_dict()
+    results = [await send_claimed(i, p, now, settings) for i, p in claimed]
+    report["sent_here"] = sum(1 for r in results if r in {"sent", "reminded"})
+    return report
+
+
+@main.command("import-orders")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_orders_command(path: Path) -> None:
+    """Import past orders (with delivery dates) from a CSV file; bad rows are listed by line."""
+    from shop.csv_import import count_rows, import_orders
+
+    total = count_rows(path)
+    with Progress(
+        TextColumn("[bold]Importing[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("rows", total=total)
+        report = asyncio.run(import_orders(path, on_progress=lambda done: progress.update(task, completed=done)))
+    for line, message in report.errors:
+        console.print(f"[red]line {line}[/red]: {message}")
+    click.echo(
+        json.dumps(
+            {
+                "rows": report.rows,
+                "orders_created": report.orders_created,
+                "orders_existing": report.orders_existing,
+                "events_recorded": report.events_recorded,
+                "errors": len(report.errors),
+            }
+        )
+    )
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
+def demo() -> None:
+    """Fill the database with a demo shop's orders, deliveries and answers, and send what is due."""
+    migrate()
+    from afterglow.demo import seed
+
+    _dev_api_key()
+    summary = asyncio.run(seed(datetime.now(UTC)))
+    click.echo(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Database engine construction and the few engine-specific details."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from afterglow.settings import Settings
+
+
+def postgres_config(url: str) -> dict[str, object]:
+    parts = urlparse(url)
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "database": (parts.path or "/afterglow").lstrip("/"),
+        "server_settings": {"timezone": "UTC"},
+    }
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config=postgres_config(url))
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path = str(settings.sqlite_path)
+    # A generous busy timeout lets the web process and the worker share one SQLite file.
+    return SQLiteEngine(path=path, timeout=30)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.engine_type in {"postgres", "cockroach"}
+
+
+def _unique_violations() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    from asyncpg.exceptions import UniqueViolationError
+
+    return (sqlite3.IntegrityError, UniqueViolationError)
+
+
+#: What a lost insert race raises on either engine.
+UNIQUE_VIOLATIONS = _unique_violations()

@@ -1,0 +1,120 @@
+"""Demo data: a small shop's last month, replayed through the real services so every screen has content."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from afterglow.settings import get_settings
+from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
+from shop.services import ingest_order, record_event
+from shop.tables import Order
+from surveys.services.answers import Answers, save_answers
+from surveys.services.dispatch import dispatch_due, send_claimed
+from surveys.tables import Invitation
+
+PEOPLE = [
+    ("Anna Schmidt", "anna.schmidt@example.de", "de-DE", "Europe/Berlin"),
+    ("Lukas Weber", "lukas.weber@example.de", "de-AT", "Europe/Vienna"),
+    ("Eszter Nagy", "eszter.nagy@example.hu", "hu-HU", "Europe/Budapest"),
+    ("Bence Kovács", "bence.kovacs@example.hu", "hu", "Europe/Budapest"),
+    ("Emily Clarke", "emily.clarke@example.co.uk", "en-GB", "Europe/London"),
+    ("Jordan Lee", "jordan.lee@example.com", "en-US", "America/New_York"),
+    ("Maya Patel", "maya.patel@example.com", "en-US", "America/Los_Angeles"),
+    ("Sophie Martin", "sophie.martin@example.fr", "fr-FR", "Europe/Paris"),
+    ("Jonas Becker", "jonas.becker@example.de", "de", ""),
+    ("Olivia Brown", "olivia.brown@example.com.au", "en-AU", "Australia/Sydney"),
+]
+PRODUCTS = [
+    ("KETTLE-1", "Stone kettle 1.5 l", "kitchen", "49.00"),
+    ("MUG-SET", "Glazed mug set (4)", "kitchen", "32.00"),
+    ("CHAIR-OAK", "Oak dining chair", "furniture", "189.00"),
+    ("LAMP-ARC", "Arc floor lamp", "lighting", "129.00"),
+    ("TEE-ORG", "Organic cotton tee", "apparel", "24.00"),
+    ("COFFEE-1K", "Single-origin beans 1 kg", "food", "28.50"),
+]
+COMMENTS = {
+    "en": [
+        "Fast delivery and lovely packaging.",
+        "The lamp arrived with a cracked shade, very disappointing.",
+        "Great quality, but the chair was hard to assemble.",
+        "Support was quick and friendly.",
+    ],
+    "de": ["Schnelle Lieferung, alles bestens.", "Die Tasse kam leider zerbrochen an."],
+    "hu": ["Gyors szállítás, nagyon elégedett vagyok.", "A csomagolás sérült volt."],
+}
+
+
+async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
+    """Create orders over the last 40 days, deliver most, run the scheduler day by day, answer some surveys."""
+    rng = random.Random(7)
+    settings = get_settings()
+    start = now - timedelta(days=40)
+    for n in range(orders):
+        name, email, locale, tz = PEOPLE[n % len(PEOPLE)]
+        if n >= len(PEOPLE) and n % 4:  # most customers order once; some come back
+            email = email.replace("@", f".{n}@")
+        placed = start + timedelta(hours=rng.randint(0, 24 * 35))
+        picks = rng.sample(PRODUCTS, rng.randint(1, 3))
+        total = sum(Decimal(p[3]) for p in picks)
+        external_id = f"DEMO-{1000 + n}"
+        await ingest_order(
+            OrderIn(
+                external_id=external_id,
+                placed_at=placed,
+                total=total,
+                channel=rng.choice(["web", "web", "app"]),
+                customer=CustomerIn(email=email, name=name, locale=locale, timezone=tz),
+                items=[ItemIn(sku=s, name=nm, category=c, price=Decimal(p)) for s, nm, c, p in picks],
+            )
+        )
+        delivered = placed + timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 8))
+        if delivered < now and n % 9 != 8:
+            await record_event(external_id, EventIn(type="delivered", at=delivered), source="demo")
+            if n % 11 == 3:
+                await record_event(external_id, EventIn(type="returned", at=delivered + timedelta(days=2)), "demo")
+            if n % 13 == 5:
+                await record_event(
+                    external_id, EventIn(type="complaint_opened", at=delivered + timedelta(hours=5)), "demo"
+                )
+            if n % 7 == 2:
+                await record_event(
+                    external_id,
+                    EventIn(
+                        type="support_resolved", at=delivered + timedelta(days=1), agent=rng.choice(["Kim", "Ali"])
+                    ),
+                    "demo",
+                )
+    # Replay the scheduler every few hours of the past weeks: emails, answers and reminders happen in order.
+    answered = 0
+    moment = start
+    while moment <= now:
+        claimed: list[tuple[int, str]] = []
+        await dispatch_due(moment, settings, lambda i, p, into=claimed: into.append((i, p)))
+        for invitation_id, purpose in claimed:
+            await send_claimed(invitation_id, purpose, moment, settings)
+            if rng.random() < (0.55 if purpose == "invitation" else 0.3):
+                answered += await _answer(invitation_id, moment + timedelta(hours=rng.randint(1, 30)), rng)
+        moment += timedelta(hours=3)
+    return {"orders": orders, "invitations": await Invitation.count(), "answered": answered}
+
+
+async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
+    row = (
+        await Invitation.select(Invitation.kind, Invitation.customer.locale)
+        .where(Invitation.id == invitation_id)
+        .first()
+    )
+    lang = (row["customer.locale"] or "en")[:2]
+    comment = rng.choice(COMMENTS.get(lang, COMMENTS["en"])) if rng.random() < 0.6 else ""
+    nps = None if row["kind"] == "support" else rng.choice([3, 6, 7, 8, 9, 9, 10, 10])
+    await save_answers(invitation_id, Answers(csat=rng.choice([2, 3, 4, 4, 5, 5]), nps=nps, comment=comment), lang, at)
+    return 1
+
+
+async def seed_if_empty(now: datetime) -> bool:
+    if await Order.count():
+        return False
+    await seed(now)
+    return True

@@ -1,0 +1,116 @@
+"""Settings read once from `AFTERGLOW_*` environment variables (see docs/settings.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"AFTERGLOW_{name}", default)
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw else default
+
+
+def _category_delays(raw: str) -> dict[str, int]:
+    """Parse `furniture=14,food=1` into {category: days}."""
+    delays: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, _, days = part.partition("=")
+        delays[name.strip().lower()] = int(days)
+    return delays
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "dev"
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""
+    broker_url: str = ""
+    secret_key: str = "dev-secret-change-me"
+    api_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    shop_name: str = "Demo Shop"
+    shop_timezone: str = "UTC"
+    shopify_secret: str = ""
+    woocommerce_secret: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: bool = False
+    mail_from: str = "Afterglow <feedback@afterglow.localhost>"
+    default_delay_days: int = 3
+    category_delays: dict[str, int] = field(default_factory=dict)
+    send_window_start: int = 9
+    send_window_end: int = 18
+    fatigue_days: int = 60
+    expiry_days: int = 30
+    reminder_days: int = 4
+    link_max_age_days: int = 90
+    support_delay_hours: int = 3
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def dev_outbox(self) -> bool:
+        """Mail goes to the dev outbox (and `/dev/outbox` exists) only in the embedded default."""
+        return not self.production and not self.smtp_host
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "afterglow.sqlite3"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+
+def load() -> Settings:
+    env = _env("ENV", "dev")
+    data_dir = Path(_env("DATA_DIR", str(ROOT / "var")))
+    secret = _env("SECRET_KEY")
+    if env == "production" and not secret:
+        raise RuntimeError("AFTERGLOW_SECRET_KEY must be set when AFTERGLOW_ENV=production")
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=_env("DATABASE_URL"),
+        broker_url=_env("BROKER_URL", "redis://127.0.0.1:6379/0" if env == "production" else ""),
+        secret_key=secret or "dev-secret-change-me",
+        api_key=_env("API_KEY"),
+        base_url=_env("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        shop_name=_env("SHOP_NAME", "Demo Shop"),
+        shop_timezone=_env("SHOP_TIMEZONE", "UTC"),
+        shopify_secret=_env("SHOPIFY_SECRET"),
+        woocommerce_secret=_env("WOOCOMMERCE_SECRET"),
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_int("SMTP_PORT", 25),
+        smtp_user=_env("SMTP_USER"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_tls=_env("SMTP_TLS") in {"1", "true", "yes"},
+        mail_from=_env("MAIL_FROM", "Afterglow <feedback@afterglow.localhost>"),
+        default_delay_days=_int("DEFAULT_DELAY_DAYS", 3),
+        category_delays=_category_delays(_env("CATEGORY_DELAYS")),
+        send_window_start=_int("SEND_WINDOW_START", 9),
+        send_window_end=_int("SEND_WINDOW_END", 18),
+        fatigue_days=_int("FATIGUE_DAYS", 60),
+        expiry_days=_int("EXPIRY_DAYS", 30),
+        reminder_days=_int("REMINDER_DAYS", 4),
+        link_max_age_days=_int("LINK_MAX_AGE_DAYS", 90),
+        support_delay_hours=_int("SUPPORT_DELAY_HOURS", 3),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load()

@@ -1,0 +1,61 @@
+"""The web application factory: `litestar --app app:create_app run`, or `afterglow run`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from afterglow.settings import ROOT, Settings, get_settings
+from afterglow.templating import environment
+from afterglow.web import SECURITY_HEADERS, now
+from shop.controllers import OrdersController, health
+from shop.webhooks import WebhooksController
+from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
+
+
+async def _security_headers(response: Response[Any]) -> Response[Any]:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    handlers: list[Any] = [
+        health,
+        OrdersController,
+        WebhooksController,
+        SurveyController,
+        UnsubscribeController,
+        create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+    ]
+    if settings.dev_outbox:
+        handlers.append(DevOutboxController)
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "now": Provide(now, sync_to_thread=False),
+        },
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
+        plugins=[HTMXPlugin()],
+        # Token-bearing public routes (/s/, /u/) and key-authenticated machine routes need no CSRF cookie:
+        # the unguessable signed token (or the API key or HMAC) already proves the request is meant.
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.production,
+            cookie_httponly=False,
+            exclude=["/api/", "/webhooks/", "/s/", "/u/"],
+        ),
+        after_request=_security_headers,
+        state=State({"settings": settings}),
+        debug=False,
+    )

@@ -1,0 +1,51 @@
+"""Sentiment of a free-text comment (TextBlob's lexicon analyser, which needs no downloaded corpora)."""
+
+from __future__ import annotations
+
+from textblob import TextBlob
+
+from feedback.tables import CommentAnalysis
+from surveys.tables import Response
+
+
+def sentiment_label(polarity: float | None) -> str:
+    """TextBlob's exact 0.0 means "found no opinion words", which is not the same as neutral."""
+    if polarity is None or polarity == 0.0:
+        return "unknown"
+    if polarity >= 0.1:
+        return "positive"
+    if polarity <= -0.1:
+        return "negative"
+    return "neutral"
+
+
+async def analyse_response(response_id: int) -> str:
+    """Store the comment's polarity and label; English only until per-language analysis lands."""
+    row = await Response.select(Response.comment, Response.locale).where(Response.id == response_id).first()
+    if row is None:
+        return "missing"
+    text = row["comment"].strip()
+    english = row["locale"].startswith("en")
+    polarity = subjectivity = None
+    if text and english:
+        sentiment = TextBlob(text).sentiment
+        polarity, subjectivity = (
+            float(sentiment.polarity),
+            float(sentiment.subjectivity),
+        )
+    values = {
+        CommentAnalysis.language: row["locale"][:8],
+        CommentAnalysis.polarity: polarity,
+        CommentAnalysis.subjectivity: subjectivity,
+        CommentAnalysis.label: sentiment_label(polarity) if text else "",
+    }
+    updated = (
+        await CommentAnalysis.update(values)
+        .where(CommentAnalysis.response == response_id)
+        .returning(CommentAnalysis.id)
+    )
+    if not updated:
+        await CommentAnalysis.insert(
+            CommentAnalysis(response=response_id, **{c._meta.name: v for c, v in values.items()})
+        )
+    return sentiment_label(polarity)

@@ -1,0 +1,17 @@
+"""Piccolo engine and app registry: SQLite file by default, PostgreSQL when a URL is given."""
+
+from piccolo.conf.apps import AppRegistry
+
+from afterglow.db import make_engine
+from afterglow.settings import get_settings
+
+DB = make_engine(get_settings())
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "shop.piccolo_app",
+        "surveys.piccolo_app",
+        "reviews.piccolo_app",
+        "feedback.piccolo_app",
+    ]
+)

@@ -1,0 +1,47 @@
+"""The ingest API: orders and their events, authenticated by API key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+
+from afterglow.web import require_api_key
+from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
+from shop.services import OrderNotFound, ingest_order, order_out, record_event
+from shop.tables import Order
+
+
+class OrdersController(Controller):
+    path = "/api/v1/orders"
+    guards = [require_api_key]
+    tags = ["orders"]
+
+    @post("/", name="orders:create", operation_id="CreateOrder", status_code=201)
+    async def create(self, data: Annotated[OrderIn, Body()]) -> Response[OrderOut]:
+        """Store an order; sending the same `external_id` again returns the stored order with 200."""
+        order, created = await ingest_order(data)
+        return Response(order, status_code=201 if created else 200)
+
+    @get("/{external_id:str}", name="orders:detail", operation_id="GetOrder")
+    async def detail(self, external_id: FromPath[str]) -> OrderOut:
+        row = await Order.select(Order.id).where(Order.external_id == external_id).first()
+        if row is None:
+            raise NotFoundException(detail=f"order {external_id!r} is unknown")
+        return await order_out(row["id"])
+
+    @post("/{external_id:str}/events", name="orders:event", operation_id="RecordOrderEvent", status_code=202)
+    async def event(self, external_id: FromPath[str], data: Annotated[EventIn, Body()]) -> EventAccepted:
+        """Record what happened to the order: delivery, return, cancellation, complaints, support contacts."""
+        try:
+            fresh = await record_event(external_id, data)
+        except OrderNotFound as exc:
+            raise NotFoundException(detail=str(exc)) from exc
+        return EventAccepted(order=external_id, type=data.type, at=data.at, status="accepted" if fresh else "duplicate")
+
+
+@get("/healthz", name="health", operation_id="Health", include_in_schema=False, sync_to_thread=False)
+def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {"status": "ok"}

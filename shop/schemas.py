@@ -1,0 +1,131 @@
+"""Input and output shapes of the ingest API (validated by msgspec; errors name the field)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import msgspec
+from msgspec import Meta
+
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+ShortText = Annotated[str, Meta(max_length=300)]
+Money = Decimal
+MONEY_MAX = Decimal("9999999999.99")
+
+
+def _check_money(name: str, value: Decimal) -> None:
+    if not value.is_finite() or not Decimal(0) <= value <= MONEY_MAX:
+        raise ValueError(f"`{name}` must be an amount between 0 and {MONEY_MAX}")
+
+
+EventType = Literal[
+    "delivered",
+    "returned",
+    "cancelled",
+    "complaint_opened",
+    "complaint_closed",
+    "support_resolved",
+]
+
+
+def valid_timezone(name: str) -> bool:
+    if name not in _TIMEZONES:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_TIMEZONES = available_timezones()
+
+
+class CustomerIn(msgspec.Struct, forbid_unknown_fields=False):
+    email: Annotated[str, Meta(min_length=3, max_length=320)]
+    name: Annotated[str, Meta(max_length=200)] = ""
+    locale: Annotated[str, Meta(max_length=16)] = "en"
+    timezone: Annotated[str, Meta(max_length=64)] = ""
+
+    def __post_init__(self) -> None:
+        self.email = self.email.strip().lower()
+        if not EMAIL_RE.match(self.email):
+            raise ValueError("`email` is not an email address")
+        if not LOCALE_RE.match(self.locale):
+            raise ValueError("`locale` must look like `en` or `de-AT`")
+        if self.timezone and not valid_timezone(self.timezone):
+            raise ValueError("`timezone` must be an IANA name such as `Europe/Berlin`")
+
+
+class ItemIn(msgspec.Struct):
+    sku: Annotated[str, Meta(min_length=1, max_length=128)]
+    name: Annotated[str, Meta(min_length=1, max_length=300)]
+    price: Money
+    category: Annotated[str, Meta(max_length=100)] = ""
+    quantity: Annotated[int, Meta(ge=1, le=100_000)] = 1
+
+    def __post_init__(self) -> None:
+        _check_money("price", self.price)
+
+
+class OrderIn(msgspec.Struct):
+    external_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    placed_at: AwareDatetime
+    total: Money
+    customer: CustomerIn
+    items: Annotated[list[ItemIn], Meta(min_length=1, max_length=500)]
+    channel: Annotated[str, Meta(min_length=1, max_length=64)] = "web"
+    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] = "EUR"
+
+    def __post_init__(self) -> None:
+        _check_money("total", self.total)
+
+
+class EventIn(msgspec.Struct):
+    type: EventType
+    at: AwareDatetime
+    agent: Annotated[str, Meta(max_length=200)] = ""
+
+
+class ItemOut(msgspec.Struct):
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    price: Decimal
+
+
+class CustomerOut(msgspec.Struct):
+    email: str
+    name: str
+    locale: str
+    timezone: str
+
+
+class OrderOut(msgspec.Struct):
+    id: int
+    external_id: str
+    channel: str
+    placed_at: datetime
+    currency: str
+    total: Decimal
+    customer: CustomerOut
+    items: list[ItemOut]
+    delivered_at: datetime | None
+    returned_at: datetime | None
+    cancelled_at: datetime | None
+    complaint_open: bool
+
+
+class EventAccepted(msgspec.Struct):
+    order: str
+    type: str
+    at: datetime
+    status: str = "accepted"

@@ -1,0 +1,186 @@
+"""Customer-facing pages: the survey behind a signed link, the thank-you page, unsubscribing; and the dev outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from afterglow.web import AppSettings, Now, error_page, page
+from surveys.services.answers import (
+    InvalidAnswer,
+    SurveyView,
+    UnknownInvitation,
+    invitation_for_link,
+    open_survey,
+    parse_answers,
+    save_answers,
+    unsubscribe,
+    unsubscribe_language,
+)
+from surveys.services.emails import outbox
+from surveys.services.links import LinkExpired, LinkInvalid
+from surveys.tasks import announce_response
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def link_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    if isinstance(exc, LinkExpired):
+        return error_page(
+            request, 410, "This link has expired", "Thank you for coming back; this survey is closed now."
+        )
+    if isinstance(exc, UnknownInvitation):
+        return error_page(request, 404, "Survey not found", "We could not find this survey. It may have been removed.")
+    return error_page(
+        request, 400, "This link does not work", "The link seems to be incomplete. Please open it again from the email."
+    )
+
+
+LINK_ERRORS: dict[type[Exception], Any] = {
+    LinkInvalid: link_error,
+    LinkExpired: link_error,
+    UnknownInvitation: link_error,
+}
+
+
+def _score(value: str | None, low: int, high: int) -> int | None:
+    try:
+        score = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return score if score is not None and low <= score <= high else None
+
+
+def survey_page(
+    signed: FromPath[str],
+    view: SurveyView,
+    *,
+    error: InvalidAnswer | None = None,
+    preselected: dict[str, int] | None = None,
+) -> Template:
+    return page(
+        "surveys/pages/survey.html",
+        view.language,
+        status_code=400 if error else 200,
+        signed=signed,
+        survey=view,
+        error=error,
+        preselected=preselected or {},
+    )
+
+
+class SurveyController(Controller):
+    """`/s/{signed}`: no sign-in; the signed per-invitation link is the key."""
+
+    path = "/s/{signed:str}"
+    exception_handlers = LINK_ERRORS
+    include_in_schema = False
+
+    @get("/", name="surveys:page")
+    async def show(
+        self,
+        signed: FromPath[str],
+        now: Now,
+        settings: AppSettings,
+        nps: FromQuery[str | None] = None,
+        csat: FromQuery[str | None] = None,
+    ) -> Template:
+        """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
+        in a browser (htmx), so a mail scanner that follows every link stores nothing."""
+        view = await open_survey(await invitation_for_link(signed, now, settings), now)
+        preselected = {
+            name: score
+            for name, score in (("nps", _score(nps, 0, 10)), ("csat", _score(csat, 1, 5)))
+            if score is not None
+        }
+        for name, score in preselected.items():
+            setattr(view, name, score)
+        return survey_page(signed, view, preselected=preselected)
+
+    @post("/", name="surveys:submit", status_code=303)
+    async def submit(self, signed: FromPath[str], now: Now, settings: AppSettings, data: Form) -> Template | Redirect:
+        """Plain form POST (works without JavaScript): save everything given, then thank."""
+        invitation_id = await invitation_for_link(signed, now, settings)
+        view = await open_survey(invitation_id, now)
+        try:
+            answers = parse_answers(data, view.language)
+        except InvalidAnswer as exc:
+            view.comment = str(data.get("comment") or "")
+            return survey_page(signed, view, error=exc)
+        await _save(invitation_id, answers, view.language, now)
+        return Redirect(path=f"/s/{signed}/thanks", status_code=303)
+
+    @post("/answer", name="surveys:answer", status_code=200)
+    async def answer(
+        self, request: HTMXRequest, signed: FromPath[str], now: Now, settings: AppSettings, data: Form
+    ) -> Template:
+        """htmx: save the answer just given and return the small status line it swaps in."""
+        invitation_id = await invitation_for_link(signed, now, settings)
+        view = await open_survey(invitation_id, now)
+        try:
+            answers = parse_answers(data, view.language)
+        except InvalidAnswer as exc:
+            return page("surveys/partials/save_status.html", view.language, status_code=422, error=exc, saved=False)
+        await _save(invitation_id, answers, view.language, now)
+        return page("surveys/partials/save_status.html", view.language, error=None, saved=True)
+
+    @get("/thanks", name="surveys:thanks")
+    async def thanks(self, signed: FromPath[str], now: Now, settings: AppSettings) -> Template:
+        view = await open_survey(await invitation_for_link(signed, now, settings), now)
+        return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed)
+
+
+async def _save(invitation_id: int, answers: Any, language: str, now: Now) -> None:
+    response_id = await save_answers(invitation_id, answers, language, now)
+    if answers.comment:
+        announce_response(response_id)
+
+
+class UnsubscribeController(Controller):
+    """`/u/{signed}`: GET asks to confirm (scanners follow links); POST unsubscribes, also as RFC 8058 one-click."""
+
+    path = "/u/{signed:str}"
+    exception_handlers = LINK_ERRORS
+    include_in_schema = False
+
+    @get("/", name="surveys:unsubscribe")
+    async def confirm(self, signed: FromPath[str], settings: AppSettings) -> Template:
+        language = await unsubscribe_language(signed, settings)
+        return page("surveys/pages/unsubscribe.html", language, signed=signed, done=False)
+
+    @post("/", name="surveys:unsubscribe-post", status_code=200)
+    async def unsubscribe(self, signed: FromPath[str], now: Now, settings: AppSettings) -> Template:
+        language = await unsubscribe(signed, now, settings)
+        return page("surveys/pages/unsubscribe.html", language, signed=signed, done=True)
+
+
+class DevOutboxController(Controller):
+    """Every email the embedded default "sent". Registered only when no SMTP server is configured."""
+
+    path = "/dev"
+    include_in_schema = False
+
+    @get("/outbox", name="dev:outbox")
+    async def page(self) -> Template:
+        return page("dev/outbox.html", "en", messages=await outbox())
+
+    @get("/outbox.json", name="dev:outbox-json")
+    async def as_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "to": m["to"],
+                "subject": m["subject"],
+                "text": m["text"],
+                "html": m["html"],
+                "headers": m["headers"],
+                "sent_at": m["sent_at"].isoformat() if isinstance(m["sent_at"], datetime) else m["sent_at"],
+                "purpose": m["purpose"],
+            }
+            for m in await outbox()
+        ]

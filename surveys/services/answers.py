@@ -1,0 +1,204 @@
+"""What a customer does with a survey link: open it, answer (in parts, as often as they like), unsubscribe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from afterglow import i18n
+from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.settings import Settings
+from shop.services import unsubscribe_customer
+from shop.tables import OrderItem
+from surveys.services.links import read_survey_token, read_unsubscribe_token
+from surveys.tables import Invitation, Response
+
+COMMENT_MAX = 5000
+
+
+class UnknownInvitation(LookupError):
+    """A correctly signed link whose invitation no longer exists."""
+
+
+class InvalidAnswer(ValueError):
+    """An answer outside its scale or too long; names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Answers:
+    """What one submission carries; None means "not given this time", not "cleared"."""
+
+    csat: int | None = None
+    nps: int | None = None
+    comment: str | None = None
+
+
+@dataclass
+class SurveyView:
+    invitation_id: int
+    token: str
+    kind: str
+    language: str
+    customer_name: str
+    order_number: str
+    agent: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    csat: int | None = None
+    nps: int | None = None
+    comment: str = ""
+    answered: bool = False
+
+
+def parse_answers(form: dict[str, Any], language: str) -> Answers:
+    """Read answers from form fields, strictly: a score must be a whole number on its scale."""
+    answers = Answers()
+    for name, low, high in (("csat", 1, 5), ("nps", 0, 10)):
+        raw = form.get(name)
+        if raw is None or str(raw).strip() == "":
+            continue
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise InvalidAnswer(name, i18n.translate(language, "Please choose one of the options.")) from None
+        if not low <= value <= high:
+            raise InvalidAnswer(name, i18n.translate(language, "Please choose one of the options."))
+        setattr(answers, name, value)
+    if "comment" in form and form["comment"] is not None:
+        comment = str(form["comment"]).replace("\r\n", "\n").strip()
+        if len(comment) > COMMENT_MAX:
+            raise InvalidAnswer(
+                "comment",
+                i18n.translate(language, "Please keep your comment under %(max)s characters.") % {"max": COMMENT_MAX},
+            )
+        answers.comment = comment
+    return answers
+
+
+async def invitation_for_link(signed: str, now: datetime, settings: Settings) -> int:
+    """The invitation a survey link belongs to; LinkInvalid, LinkExpired or UnknownInvitation otherwise."""
+    token = read_survey_token(settings, signed, now)
+    row = await Invitation.select(Invitation.id).where(Invitation.token == token).first()
+    if row is None:
+        raise UnknownInvitation(token)
+    return int(row["id"])
+
+
+async def open_survey(invitation_id: int, now: datetime) -> SurveyView:
+    """Everything the survey page shows; the first opening is recorded."""
+    await Invitation.update({Invitation.opened_at: now}).where(
+        (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
+    )
+    inv = (
+        await Invitation.select(
+            Invitation.id,
+            Invitation.token,
+            Invitation.kind,
+            Invitation.agent,
+            Invitation.answered_at,
+            Invitation.customer.name,
+            Invitation.customer.locale,
+            Invitation.order.id,
+            Invitation.order.external_id,
+        )
+        .where(Invitation.id == invitation_id)
+        .first()
+    )
+    if inv is None:
+        raise UnknownInvitation(invitation_id)
+    items = (
+        await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
+        .where(OrderItem.order == inv["order.id"])
+        .order_by(OrderItem.id)
+    )
+    view = SurveyView(
+        invitation_id=inv["id"],
+        token=inv["token"],
+        kind=inv["kind"],
+        language=i18n.language_for(inv["customer.locale"]),
+        customer_name=inv["customer.name"],
+        order_number=inv["order.external_id"],
+        agent=inv["agent"],
+        items=items,
+        answered=inv["answered_at"] is not None,
+    )
+    response = (
+        await Response.select(Response.csat, Response.nps, Response.comment)
+        .where(Response.invitation == invitation_id)
+        .first()
+    )
+    if response:
+        view.csat, view.nps, view.comment = (
+            response["csat"],
+            response["nps"],
+            response["comment"],
+        )
+    return view
+
+
+async def save_answers(invitation_id: int, answers: Answers, language: str, now: datetime) -> int:
+    """Store what was given, keeping earlier answers; one response row per invitation. Returns its id."""
+    values: dict[Any, Any] = {Response.updated_at: now}
+    if answers.csat is not None:
+        values[Response.csat] = answers.csat
+    if answers.nps is not None:
+        values[Response.nps] = answers.nps
+    if answers.comment is not None:
+        values[Response.comment] = answers.comment
+    response_id = await _update_response(invitation_id, values)
+    if response_id is None:
+        try:
+            rows = await Response.insert(
+                Response(
+                    invitation=invitation_id,
+                    csat=answers.csat,
+                    nps=answers.nps,
+                    comment=answers.comment or "",
+                    locale=language,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).returning(Response.id)
+            response_id = int(rows[0]["id"])
+        except UNIQUE_VIOLATIONS:
+            # A double submit raced us to the insert: apply ours on top of theirs.
+            response_id = await _update_response(invitation_id, values)
+            assert response_id is not None
+    if answers.csat is not None or answers.nps is not None or answers.comment:
+        await Invitation.update({Invitation.answered_at: now, Invitation.reminder_due_at: None}).where(
+            (Invitation.id == invitation_id) & Invitation.answered_at.is_null()
+        )
+    return response_id
+
+
+async def _update_response(invitation_id: int, values: dict[Any, Any]) -> int | None:
+    rows = await Response.update(values).where(Response.invitation == invitation_id).returning(Response.id)
+    return int(rows[0]["id"]) if rows else None
+
+
+async def unsubscribe(signed: str, now: datetime, settings: Settings) -> str:
+    """Unsubscribe the customer behind an unsubscribe link; returns their language for the reply page."""
+    token = read_unsubscribe_token(settings, signed)
+    inv = (
+        await Invitation.select(Invitation.customer, Invitation.customer.locale)
+        .where(Invitation.token == token)
+        .first()
+    )
+    if inv is None:
+        raise UnknownInvitation(token)
+    await unsubscribe_customer(inv["customer"], now)
+    await Invitation.update({Invitation.reminder_due_at: None}).where(Invitation.customer == inv["customer"])
+    return i18n.language_for(inv["customer.locale"])
+
+
+async def unsubscribe_language(signed: str, settings: Settings) -> str:
+    token = read_unsubscribe_token(settings, signed)
+    inv = await Invitation.select(Invitation.customer.locale).where(Invitation.token == token).first()
+    if inv is None:
+        raise UnknownInvitation(token)
+    return i18n.language_for(inv["customer.locale"])

@@ -1,0 +1,68 @@
+"""Invitations (when to ask whom, and why not), responses, and the mail log."""
+
+from piccolo.columns import (
+    JSON,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from shop.tables import Customer, Order, OrderEvent
+
+
+class Invitation(Table):
+    """One request for feedback. Its `due_at` decides when the scheduler looks at it again.
+
+    status: scheduled → sending → sent → reminding → reminded, or skipped (with `skip_reason`).
+    """
+
+    order = ForeignKey(references=Order, index=True)
+    customer = ForeignKey(references=Customer, index=True)
+    kind = Varchar(length=16, default="order")  # order | support
+    # One invitation per order ("order"), one per support contact ("support:<at>").
+    dedupe_key = Varchar(length=200, unique=True)
+    support_event = ForeignKey(references=OrderEvent, null=True, default=None)
+    agent = Varchar(length=200, default="")
+    status = Varchar(length=16, default="scheduled", index=True)
+    due_at = Timestamptz(index=True)
+    expires_at = Timestamptz()
+    skip_reason = Varchar(length=32, default="")
+    hold_reason = Varchar(length=32, default="")
+    claimed_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    reminder_due_at = Timestamptz(null=True, default=None, index=True)
+    reminder_sent_at = Timestamptz(null=True, default=None)
+    opened_at = Timestamptz(null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+    token = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Response(Table):
+    """The customer's answers to one invitation; answering again updates this row."""
+
+    invitation = ForeignKey(references=Invitation, unique=True)
+    csat = Integer(null=True, default=None)
+    nps = Integer(null=True, default=None)
+    comment = Text(default="")
+    locale = Varchar(length=16, default="en")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SentEmail(Table):
+    """Every email handed to SMTP (or the dev outbox), keyed by a stable Message-ID."""
+
+    message_id = Varchar(length=200, unique=True)
+    invitation = ForeignKey(references=Invitation, null=True, default=None, index=True)
+    purpose = Varchar(length=32, default="invitation")
+    to = Varchar(length=320)
+    subject = Varchar(length=300)
+    text = Text()
+    html = Text()
+    headers = JSON(default={})
+    sent_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,45 @@
+"""Celery entry points for the survey loop: thin wrappers over the services."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from afterglow.celery_app import celery_app
+from afterglow.mail import MailNotSent
+from afterglow.settings import get_settings
+from surveys.services.dispatch import dispatch_due, send_claimed
+
+
+def _now(now_iso: str | None) -> datetime:
+    return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+
+
+@celery_app.task(name="surveys.dispatch")
+def dispatch(now_iso: str | None = None) -> dict[str, object]:
+    """One scheduler pass (beat runs it every minute). `now_iso` lets operators and tests pick the moment."""
+
+    def enqueue(invitation_id: int, purpose: str) -> None:
+        send.delay(invitation_id, purpose, now_iso)
+
+    report = asyncio.run(dispatch_due(_now(now_iso), get_settings(), enqueue))
+    return report.as_dict()
+
+
+@celery_app.task(
+    name="surveys.send",
+    autoretry_for=(MailNotSent,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send(invitation_id: int, purpose: str, now_iso: str | None = None) -> str:
+    """Send one claimed invitation or reminder. Safe to run twice: the second finds it sent."""
+    return asyncio.run(send_claimed(invitation_id, purpose, _now(now_iso), get_settings()))
+
+
+def announce_response(response_id: int) -> None:
+    """Tell whoever listens (feedback analysis) that a response with text was saved. Sent by name:
+    surveys does not import feedback."""
+    celery_app.send_task("feedback.analyse_response", args=[response_id])
