@@ -1,0 +1,49 @@
+# Afterglow: `make run` and `make test` work on a fresh machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: setup run test test-unit test-integration lint bench lock translations clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the app on the embedded default: SQLite, filesystem broker, demo data, dev outbox.
+run: setup
+	$(BIN)/afterglow run
+
+## The whole suite: lint, unit (SQLite) and browser tests, then the integration suite (PostgreSQL, Redis, Celery, SMTP).
+test: setup lint test-unit test-integration
+
+lint: setup
+	$(BIN)/ruff check .
+
+test-unit: setup
+	$(PYTEST) tests/unit tests/e2e
+
+test-integration: setup
+	$(PYTEST) tests/integration
+
+bench: setup
+	$(BIN)/python -m bench.survey_page
+
+## Re-resolve pinned versions after editing pyproject.toml.
+lock: setup
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -o afterglow/locale/messages.pot --no-location .
+	$(BIN)/pybabel update -i afterglow/locale/messages.pot -d afterglow/locale
+	$(BIN)/pybabel compile -d afterglow/locale
+
+clean:
+	rm -rf $(VENV) var test-artifacts

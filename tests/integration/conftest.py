@@ -1,0 +1,231 @@
+"""Integration suite: real PostgreSQL, real Redis, real Celery workers (subprocesses) and a real SMTP server.
+
+Where PostgreSQL or Redis is not reachable the suite is skipped with the reason, unless
+AFTERGLOW_REQUIRE_SERVICES=1 (set by .ci/run), which turns the absence into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage as Message
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import _RUN_DIR
+
+PG_URL = os.environ.get("AFTERGLOW_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/afterglow_test")
+REDIS_URL = os.environ.get("AFTERGLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRED = os.environ.get("AFTERGLOW_REQUIRE_SERVICES") == "1"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+_missing = [
+    name for name, url, port in (("PostgreSQL", PG_URL, 5432), ("Redis", REDIS_URL, 6379)) if not _reachable(url, port)
+]
+if _missing:
+    reason = f"integration suite needs {' and '.join(_missing)} ({PG_URL}, {REDIS_URL})"
+    if REQUIRED:
+        raise RuntimeError(reason + "; AFTERGLOW_REQUIRE_SERVICES=1 makes this a failure")
+    pytest.skip(reason + " — skipped; start them or see README", allow_module_level=True)
+
+SMTP_PORT = free_port()
+INTEGRATION_ENV = {
+    "AFTERGLOW_DATABASE_URL": PG_URL,
+    "AFTERGLOW_BROKER_URL": REDIS_URL,
+    "AFTERGLOW_SMTP_HOST": "127.0.0.1",
+    "AFTERGLOW_SMTP_PORT": str(SMTP_PORT),
+    "AFTERGLOW_BASE_URL": "http://afterglow.test",
+    "AFTERGLOW_DATA_DIR": str(_RUN_DIR / "integration"),
+}
+os.environ.update(INTEGRATION_ENV)
+
+import redis  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+from litestar.testing import AsyncTestClient  # noqa: E402
+from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
+from piccolo.conf.apps import Finder  # noqa: E402
+
+from afterglow.celery_app import celery_app  # noqa: E402
+from afterglow.db import postgres_config  # noqa: E402
+from afterglow.settings import Settings, get_settings  # noqa: E402
+from app import create_app  # noqa: E402
+
+
+async def _recreate_database() -> None:
+    import asyncpg
+
+    config = postgres_config(PG_URL)
+    name = str(config.pop("database"))
+    config.pop("server_settings")
+    conn = await asyncpg.connect(database="postgres", **config)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> None:
+    asyncio.run(_recreate_database())
+    result = asyncio.run(run_forwards(app_name="all"))
+    assert result.success, result.message
+
+
+@pytest.fixture(autouse=True)
+async def empty_tables(database: None) -> None:
+    tables = Finder().get_table_classes()
+    names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+    await tables[0].raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+class Mailbox:
+    """What the SMTP server received, in arrival order."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd hook
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[attr-defined]
+        return "250 OK"
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    smtp_server.clear()
+    return smtp_server
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll until `condition()` holds; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+async def wait_for_async(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():  # type: ignore[misc]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class Workers:
+    """Real Celery worker processes consuming from the real Redis broker."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, count: int = 1) -> None:
+        env = {**os.environ, **INTEGRATION_ENV}
+        for _ in range(count):
+            n = len(self.procs)
+            log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "afterglow.celery_app",
+                        "worker",
+                        "--pool=solo",
+                        f"--hostname=w{n}-{os.getpid()}@%h",
+                        "--loglevel=INFO",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        wait_for(lambda: len(celery_app.control.ping(timeout=0.5)) >= len(self.procs), 60, "workers to answer ping")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+@pytest.fixture(scope="session")
+def workers(database: None, smtp_server: Mailbox) -> Iterator[Workers]:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    log_dir = _RUN_DIR / "integration-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    pool = Workers(log_dir)
+    pool.start(2)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncTestClient:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def api_headers(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.api_key}"}
