@@ -41,9 +41,10 @@ lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 translations: setup
-	$(BIN)/pybabel extract -F babel.cfg -o afterglow/locale/messages.pot --no-location .
-	$(BIN)/pybabel update -i afterglow/locale/messages.pot -d afterglow/locale
-	$(BIN)/pybabel compile -d afterglow/locale
+	$(BIN)/pybabel extract -F babel.cfg -o afterglow/locale/messages.pot --add-comments=Translators: --width=100 \
+		--project=Afterglow --version=0.1.0 --copyright-holder="Afterglow contributors" .
+	$(BIN)/pybabel update -i afterglow/locale/messages.pot -d afterglow/locale --width=100 --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d afterglow/locale --statistics
 
 clean:
 	rm -rf $(VENV) var test-artifacts

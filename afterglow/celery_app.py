@@ -14,10 +14,12 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
     folder = settings.broker_folder
     (folder / "queue").mkdir(parents=True, exist_ok=True)
     (folder / "processed").mkdir(parents=True, exist_ok=True)
+    (folder / "control").mkdir(parents=True, exist_ok=True)
     return "filesystem://", {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
@@ -37,6 +39,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
         beat_schedule={
             "dispatch-invitations": {"task": "surveys.dispatch", "schedule": 60.0},
+            "analyse-pending-feedback": {"task": "feedback.analyse_pending", "schedule": 300.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from textblob import TextBlob
 
 from feedback.tables import CommentAnalysis
@@ -34,6 +36,7 @@ async def analyse_response(response_id: int) -> str:
             float(sentiment.subjectivity),
         )
     values = {
+        CommentAnalysis.analysed_at: datetime.now(UTC),
         CommentAnalysis.language: row["locale"][:8],
         CommentAnalysis.polarity: polarity,
         CommentAnalysis.subjectivity: subjectivity,
@@ -49,3 +52,19 @@ async def analyse_response(response_id: int) -> str:
             CommentAnalysis(response=response_id, **{c._meta.name: v for c, v in values.items()})
         )
     return sentiment_label(polarity)
+
+
+async def analyse_pending(now: datetime | None = None, limit: int = 1000) -> int:
+    """Analyse comments never analysed, or edited (in the last day) after their analysis. Returns the count."""
+    now = now or datetime.now(UTC)
+    analysed = CommentAnalysis.select(CommentAnalysis.response)
+    fresh = (
+        await Response.select(Response.id).where((Response.comment != "") & Response.id.not_in(analysed)).limit(limit)
+    )
+    recent = await CommentAnalysis.select(
+        CommentAnalysis.response, CommentAnalysis.analysed_at, CommentAnalysis.response.updated_at
+    ).where(CommentAnalysis.response.updated_at >= now - timedelta(days=1))
+    ids = [r["id"] for r in fresh] + [r["response"] for r in recent if r["analysed_at"] < r["response.updated_at"]]
+    for response_id in ids:
+        await analyse_response(response_id)
+    return len(ids)

@@ -111,7 +111,13 @@ class SurveyController(Controller):
         try:
             answers = parse_answers(data, view.language)
         except InvalidAnswer as exc:
+            # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
+            for name, low, high in (("csat", 1, 5), ("nps", 0, 10)):
+                raw = data.get(name)
+                score = _score(raw, low, high) if isinstance(raw, str) else None
+                if score is not None:
+                    setattr(view, name, score)
             return survey_page(signed, view, error=exc)
         await _save(invitation_id, answers, view.language, now)
         return Redirect(path=f"/s/{signed}/thanks", status_code=303)

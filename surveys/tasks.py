@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
+
+from kombu.exceptions import OperationalError
 
 from afterglow.celery_app import celery_app
 from afterglow.mail import MailNotSent
 from afterglow.settings import get_settings
 from surveys.services.dispatch import dispatch_due, send_claimed
+
+logger = logging.getLogger(__name__)
 
 
 def _now(now_iso: str | None) -> datetime:
@@ -41,5 +46,9 @@ def send(invitation_id: int, purpose: str, now_iso: str | None = None) -> str:
 
 def announce_response(response_id: int) -> None:
     """Tell whoever listens (feedback analysis) that a response with text was saved. Sent by name:
-    surveys does not import feedback."""
-    celery_app.send_task("feedback.analyse_response", args=[response_id])
+    surveys does not import feedback. A broker outage loses nothing: feedback's periodic pass picks up
+    every response it has not analysed yet."""
+    try:
+        celery_app.send_task("feedback.analyse_response", args=[response_id], retry=False)
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not announce response %s (broker unreachable: %s)", response_id, exc)
