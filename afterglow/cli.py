@@ -31,7 +31,13 @@ def _parse_now(value: str | None) -> datetime:
 def migrate() -> None:
     """Apply every Piccolo migration (the only way the schema changes)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.engine import engine_finder
 
+    from afterglow.db import prepare_sqlite
+
+    engine = engine_finder()
+    assert engine is not None
+    prepare_sqlite(engine)
     result = asyncio.run(run_forwards(app_name="all"))
     if not result.success:
         raise click.ClickException(f"migrations failed: {result.message}")

@@ -36,6 +36,16 @@ def make_engine(settings: Settings) -> Engine:
     return SQLiteEngine(path=path, timeout=30)
 
 
+def prepare_sqlite(engine: Engine) -> None:
+    """Write-ahead logging lets the web process read while the worker writes; it is a property of the file."""
+    if engine.engine_type != "sqlite":
+        return
+    import sqlite3
+
+    with sqlite3.connect(engine.path) as conn:  # type: ignore[attr-defined]
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.engine_type in {"postgres", "cockroach"}
 

@@ -107,7 +107,7 @@ class SurveyController(Controller):
     async def submit(self, signed: FromPath[str], now: Now, settings: AppSettings, data: Form) -> Template | Redirect:
         """Plain form POST (works without JavaScript): save everything given, then thank."""
         invitation_id = await invitation_for_link(signed, now, settings)
-        view = await open_survey(invitation_id, now)
+        view = await open_survey(invitation_id)
         try:
             answers = parse_answers(data, view.language)
         except InvalidAnswer as exc:
@@ -128,7 +128,7 @@ class SurveyController(Controller):
     ) -> Template:
         """htmx: save the answer just given and return the small status line it swaps in."""
         invitation_id = await invitation_for_link(signed, now, settings)
-        view = await open_survey(invitation_id, now)
+        view = await open_survey(invitation_id)
         try:
             answers = parse_answers(data, view.language)
         except InvalidAnswer as exc:
@@ -138,7 +138,7 @@ class SurveyController(Controller):
 
     @get("/thanks", name="surveys:thanks")
     async def thanks(self, signed: FromPath[str], now: Now, settings: AppSettings) -> Template:
-        view = await open_survey(await invitation_for_link(signed, now, settings), now)
+        view = await open_survey(await invitation_for_link(signed, now, settings))
         return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed)
 
 

@@ -89,11 +89,8 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
     return int(row["id"])
 
 
-async def open_survey(invitation_id: int, now: datetime) -> SurveyView:
-    """Everything the survey page shows; the first opening is recorded."""
-    await Invitation.update({Invitation.opened_at: now}).where(
-        (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
-    )
+async def open_survey(invitation_id: int, now: datetime | None = None) -> SurveyView:
+    """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever)."""
     inv = (
         await Invitation.select(
             Invitation.id,
@@ -101,6 +98,7 @@ async def open_survey(invitation_id: int, now: datetime) -> SurveyView:
             Invitation.kind,
             Invitation.agent,
             Invitation.answered_at,
+            Invitation.opened_at,
             Invitation.customer.name,
             Invitation.customer.locale,
             Invitation.order.id,
@@ -111,6 +109,10 @@ async def open_survey(invitation_id: int, now: datetime) -> SurveyView:
     )
     if inv is None:
         raise UnknownInvitation(invitation_id)
+    if now is not None and inv["opened_at"] is None:
+        await Invitation.update({Invitation.opened_at: now}).where(
+            (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
+        )
     items = (
         await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
         .where(OrderItem.order == inv["order.id"])

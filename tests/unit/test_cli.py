@@ -1,0 +1,54 @@
+"""The operator commands, run as a shop's operator would run them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+from click.testing import CliRunner
+
+from afterglow.cli import main
+from shop.schemas import EventIn, OrderIn
+from shop.services import ingest_order, record_event
+from shop.tables import Order, OrderEvent
+from surveys.tables import SentEmail
+from tests.factories import order_payload
+
+SAMPLE = Path(__file__).parent.parent / "data" / "orders_sample.csv"
+
+
+def test_import_orders_reports_bad_lines_and_keeps_the_good_orders() -> None:
+    result = CliRunner().invoke(main, ["import-orders", str(SAMPLE)])
+    assert result.exit_code == 1  # some rows were bad
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["errors"] == 2
+    assert "line 7" in result.stderr and "line 10" in result.stderr
+    assert summary["orders_created"] == 8
+
+
+def test_import_lands_in_the_database() -> None:
+    CliRunner().invoke(main, ["import-orders", str(SAMPLE)])
+    assert Order.count().run_sync() == 8
+    assert OrderEvent.count().where(OrderEvent.type == "delivered").run_sync() >= 1
+
+
+def test_dispatch_runs_one_pass_as_of_a_moment_and_prints_its_report() -> None:
+    result = CliRunner().invoke(main, ["dispatch", "--now", "2026-03-05T14:00:00+00:00"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"planned", "queued", "reminders_queued", "skipped", "sent_here"} <= report.keys()
+
+
+def test_dispatch_command_sends_what_is_due() -> None:
+    async def deliver() -> None:
+        await ingest_order(msgspec.convert(order_payload(), OrderIn))
+        await record_event("1001", EventIn(type="delivered", at=datetime(2026, 3, 2, 14, 0, tzinfo=UTC)))
+
+    asyncio.run(deliver())
+    result = CliRunner().invoke(main, ["dispatch", "--now", "2026-03-05T14:00:00+00:00"])
+    report = json.loads(result.stdout)
+    assert (report["planned"], report["queued"], report["sent_here"]) == (1, 1, 1)
+    assert SentEmail.count().run_sync() == 1
