@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from afterglow.db import is_postgres
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import SECURITY_HEADERS, now
@@ -27,8 +28,26 @@ async def _security_headers(response: Response[Any]) -> Response[Any]:
     return response
 
 
+def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
+    """A PostgreSQL connection pool for the web process (workers connect per task: each runs its own loop)."""
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if engine is None or not is_postgres(engine) or settings.db_pool_size <= 0:
+        return [], []
+
+    async def open_pool() -> None:
+        await engine.start_connection_pool(min_size=1, max_size=settings.db_pool_size)  # type: ignore[attr-defined]
+
+    async def close_pool() -> None:
+        await engine.close_connection_pool()  # type: ignore[attr-defined]
+
+    return [open_pool], [close_pool]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    on_startup, on_shutdown = _database_pool(settings)
     handlers: list[Any] = [
         health,
         OrdersController,
@@ -57,5 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         after_request=_security_headers,
         state=State({"settings": settings}),
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
         debug=False,
     )

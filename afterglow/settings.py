@@ -56,6 +56,7 @@ class Settings:
     reminder_days: int = 4
     link_max_age_days: int = 90
     support_delay_hours: int = 3
+    db_pool_size: int = 10
 
     @property
     def production(self) -> bool:
@@ -108,6 +109,7 @@ def load() -> Settings:
         reminder_days=_int("REMINDER_DAYS", 4),
         link_max_age_days=_int("LINK_MAX_AGE_DAYS", 90),
         support_delay_hours=_int("SUPPORT_DELAY_HOURS", 3),
+        db_pool_size=_int("DB_POOL_SIZE", 10),
     )
 
 

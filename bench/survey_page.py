@@ -95,6 +95,26 @@ async def _seed(count: int, moment: datetime) -> list[str]:
     return [f"/s/{survey_token(settings, row['token'], row['sent_at'])}" for row in rows]
 
 
+def recreate_postgres(url: str) -> None:
+    """Start from an empty database, so runs are comparable."""
+    import asyncpg
+
+    from afterglow.db import postgres_config
+
+    async def recreate() -> None:
+        config = postgres_config(url)
+        name = str(config.pop("database"))
+        config.pop("server_settings")
+        conn = await asyncpg.connect(database="postgres", **config)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+
+
 def seed(env: dict[str, str], count: int) -> list[str]:
     """Create the invitations in this process, against the same database the server will use."""
     for name in [k for k in os.environ if k.startswith(APP_ENV_PREFIXES)]:
@@ -123,7 +143,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             api_key="bench-api-key",
             secret_key="bench-secret",
             shop_timezone=SHOP_TIMEZONE,
+            **({"database_url": args.database_url} if args.database_url else {}),
         )
+        if args.database_url:
+            recreate_postgres(args.database_url)
         run_python("-m", "afterglow.cli", "migrate", env=env)
         paths = seed(env, args.invitations)
         if len(paths) != args.invitations:
@@ -150,6 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "bench": "survey_page",
+        "database": "postgres" if args.database_url else "sqlite",
         "page_rps": round(page.rps, 1),
         "bare_rps": round(bare.rps, 1),
         "ratio": round(page.rps / bare.rps, 3) if bare.rps else 0.0,
@@ -173,6 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--invitations", type=int, default=200, help="survey links to spread load over")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator (see harness)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="serve from this PostgreSQL database (dropped and recreated) instead of SQLite",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)

@@ -91,33 +91,40 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
 
 async def open_survey(invitation_id: int, now: datetime | None = None) -> SurveyView:
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever)."""
-    inv = (
-        await Invitation.select(
-            Invitation.id,
-            Invitation.token,
-            Invitation.kind,
-            Invitation.agent,
-            Invitation.answered_at,
-            Invitation.opened_at,
-            Invitation.customer.name,
-            Invitation.customer.locale,
-            Invitation.order.id,
-            Invitation.order.external_id,
+    # One connection for the three reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
+    async with Invitation._meta.db.transaction():
+        inv = (
+            await Invitation.select(
+                Invitation.id,
+                Invitation.token,
+                Invitation.kind,
+                Invitation.agent,
+                Invitation.answered_at,
+                Invitation.opened_at,
+                Invitation.customer.name,
+                Invitation.customer.locale,
+                Invitation.order.id,
+                Invitation.order.external_id,
+            )
+            .where(Invitation.id == invitation_id)
+            .first()
         )
-        .where(Invitation.id == invitation_id)
-        .first()
-    )
-    if inv is None:
-        raise UnknownInvitation(invitation_id)
+        if inv is None:
+            raise UnknownInvitation(invitation_id)
+        items = (
+            await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
+            .where(OrderItem.order == inv["order.id"])
+            .order_by(OrderItem.id)
+        )
+        response = (
+            await Response.select(Response.csat, Response.nps, Response.comment)
+            .where(Response.invitation == invitation_id)
+            .first()
+        )
     if now is not None and inv["opened_at"] is None:
         await Invitation.update({Invitation.opened_at: now}).where(
             (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
         )
-    items = (
-        await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
-        .where(OrderItem.order == inv["order.id"])
-        .order_by(OrderItem.id)
-    )
     view = SurveyView(
         invitation_id=inv["id"],
         token=inv["token"],
@@ -129,17 +136,8 @@ async def open_survey(invitation_id: int, now: datetime | None = None) -> Survey
         items=items,
         answered=inv["answered_at"] is not None,
     )
-    response = (
-        await Response.select(Response.csat, Response.nps, Response.comment)
-        .where(Response.invitation == invitation_id)
-        .first()
-    )
     if response:
-        view.csat, view.nps, view.comment = (
-            response["csat"],
-            response["nps"],
-            response["comment"],
-        )
+        view.csat, view.nps, view.comment = response["csat"], response["nps"], response["comment"]
     return view
 
 

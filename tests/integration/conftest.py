@@ -7,6 +7,7 @@ AFTERGLOW_REQUIRE_SERVICES=1 (set by .ci/run), which turns the absence into a fa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import subprocess
@@ -222,7 +223,9 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncTestClient:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    # The test client serves the app from its own event loop, which a connection pool cannot share with the
+    # test's own queries; the pool is exercised by the benchmarks and the real server instead.
+    async with AsyncTestClient(app=create_app(dataclasses.replace(settings, db_pool_size=0))) as client:
         yield client
 
 
