@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Response
+from litestar import Litestar, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
+from accounts.controllers import SignInController
 from afterglow.db import is_postgres
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import SECURITY_HEADERS, now
+from feedback.controllers import DashboardController, InboxController
+from reviews.controllers import ReviewsController
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
@@ -54,6 +59,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         WebhooksController,
         SurveyController,
         UnsubscribeController,
+        Router(
+            path="/",
+            route_handlers=[SignInController, InboxController, DashboardController, ReviewsController],
+            middleware=[session_auth(settings).middleware],
+        ),
         create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
     ]
     if settings.dev_outbox:
@@ -75,6 +85,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/api/", "/webhooks/", "/s/", "/u/"],
         ),
         after_request=_security_headers,
+        stores={SESSION_STORE: session_store(settings)},
+        exception_handlers={
+            NotAuthorizedException: staff_auth_error,
+            PermissionDeniedException: staff_auth_error,
+        },
         state=State({"settings": settings}),
         on_startup=on_startup,
         on_shutdown=on_shutdown,

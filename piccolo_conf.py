@@ -9,6 +9,8 @@ DB = make_engine(get_settings())
 
 APP_REGISTRY = AppRegistry(
     apps=[
+        "piccolo.apps.user.piccolo_app",
+        "accounts.piccolo_app",
         "shop.piccolo_app",
         "surveys.piccolo_app",
         "reviews.piccolo_app",

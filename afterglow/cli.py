@@ -188,6 +188,30 @@ def import_orders_command(path: Path) -> None:
 
 
 @main.command()
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--role", type=click.Choice(["admin", "manager", "member"]), default="member", prompt=True)
+@click.option("--team", "teams", multiple=True, help="Team slug to join (repeatable; created if missing).")
+@click.password_option()
+def createuser(username: str, email: str, role: str, teams: tuple[str, ...], password: str) -> None:
+    """Create a staff user (asks for what is not given as a flag)."""
+    from accounts.services import AccountError, create_staff, create_team, slugify
+    from accounts.tables import Team
+
+    async def create() -> int:
+        for name in teams:
+            if not await Team.exists().where(Team.slug == slugify(name)):
+                await create_team(name)
+        return await create_staff(username, password, role, email=email, teams=[slugify(t) for t in teams])
+
+    try:
+        user_id = asyncio.run(create())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"id": user_id, "username": username, "role": role, "teams": list(teams)}))
+
+
+@main.command()
 def demo() -> None:
     """Fill the database with a demo shop's orders, deliveries and answers, and send what is due."""
     migrate()

@@ -47,8 +47,9 @@ COMMENTS = {
 
 
 async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
-    """Create orders over the last 40 days, deliver most, run the scheduler day by day, answer some surveys."""
+    """Create staff, orders over the last 40 days, deliver most, run the scheduler day by day, answer surveys."""
     rng = random.Random(7)
+    await seed_staff()
     settings = get_settings()
     start = now - timedelta(days=40)
     for n in range(orders):
@@ -97,7 +98,10 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
             if rng.random() < (0.55 if purpose == "invitation" else 0.3):
                 answered += await _answer(invitation_id, moment + timedelta(hours=rng.randint(1, 30)), rng)
         moment += timedelta(hours=3)
-    return {"orders": orders, "invitations": await Invitation.count(), "answered": answered}
+    from feedback.services import analyse_pending
+
+    analysed = await analyse_pending(now)
+    return {"orders": orders, "invitations": await Invitation.count(), "answered": answered, "analysed": analysed}
 
 
 async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
@@ -111,6 +115,27 @@ async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
     nps = None if row["kind"] == "support" else rng.choice([3, 6, 7, 8, 9, 9, 10, 10])
     await save_answers(invitation_id, Answers(csat=rng.choice([2, 3, 4, 4, 5, 5]), nps=nps, comment=comment), lang, at)
     return 1
+
+
+#: Dev-only demo accounts (documented in the README); never created in production.
+DEMO_USERS = [
+    ("admin", "admin", []),
+    ("manager", "manager", []),
+    ("support", "member", ["Support"]),
+    ("logistics", "member", ["Logistics"]),
+]
+DEMO_PASSWORD = "afterglow-demo"
+
+
+async def seed_staff() -> None:
+    from accounts.services import add_member, create_staff, create_team, slugify
+
+    for team in ("Support", "Logistics", "Product"):
+        await create_team(team)
+    for username, role, teams in DEMO_USERS:
+        user_id = await create_staff(username, DEMO_PASSWORD, role, email=f"{username}@demo.localhost")
+        for team in teams:
+            await add_member(slugify(team), user_id)
 
 
 async def seed_if_empty(now: datetime) -> bool:

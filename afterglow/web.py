@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
 
 from afterglow import i18n
@@ -59,14 +57,3 @@ def error_page(request: Request, status: int, title: str, message: str, language
 
 def page(template: str, language: str, status_code: int = 200, **context: object) -> Template:
     return Template(template_name=template, context={"language": language, **context}, status_code=status_code)
-
-
-def require_api_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Bearer key from `AFTERGLOW_API_KEY` (staff-issued keys replace it once accounts exist)."""
-    import hmac
-
-    expected = settings_of(connection).api_key
-    given = connection.headers.get("authorization", "")
-    scheme, _, key = given.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(key.strip(), expected):
-        raise NotAuthorizedException(detail="a valid API key is required: Authorization: Bearer <key>")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from textblob import TextBlob
 
+from feedback.inbox import place_in_inbox
 from feedback.tables import CommentAnalysis
 from surveys.tables import Response
 
@@ -51,6 +52,7 @@ async def analyse_response(response_id: int) -> str:
         await CommentAnalysis.insert(
             CommentAnalysis(response=response_id, **{c._meta.name: v for c, v in values.items()})
         )
+    await place_in_inbox(response_id)
     return sentiment_label(polarity)
 
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 
-from afterglow.web import require_api_key
+from accounts.auth import require_api_key
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
 from shop.services import OrderNotFound, ingest_order, order_out, record_event
 from shop.tables import Order
