@@ -60,3 +60,18 @@ def _unique_violations() -> tuple[type[BaseException], ...]:
 
 #: What a lost insert race raises on either engine.
 UNIQUE_VIOLATIONS = _unique_violations()
+
+
+async def recreate_postgres_database(url: str) -> None:
+    """Drop and create the database named in `url` (tests and benchmarks start from empty)."""
+    import asyncpg
+
+    config = postgres_config(url)
+    name = str(config.pop("database"))
+    config.pop("server_settings")
+    conn = await asyncpg.connect(database="postgres", **config)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+from afterglow.db import recreate_postgres_database
 from bench.harness import (
     APP_ENV_PREFIXES,
     ROOT,
@@ -95,26 +96,6 @@ async def _seed(count: int, moment: datetime) -> list[str]:
     return [f"/s/{survey_token(settings, row['token'], row['sent_at'])}" for row in rows]
 
 
-def recreate_postgres(url: str) -> None:
-    """Start from an empty database, so runs are comparable."""
-    import asyncpg
-
-    from afterglow.db import postgres_config
-
-    async def recreate() -> None:
-        config = postgres_config(url)
-        name = str(config.pop("database"))
-        config.pop("server_settings")
-        conn = await asyncpg.connect(database="postgres", **config)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-
-
 def seed(env: dict[str, str], count: int) -> list[str]:
     """Create the invitations in this process, against the same database the server will use."""
     for name in [k for k in os.environ if k.startswith(APP_ENV_PREFIXES)]:
@@ -146,7 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             **({"database_url": args.database_url} if args.database_url else {}),
         )
         if args.database_url:
-            recreate_postgres(args.database_url)
+            asyncio.run(recreate_postgres_database(args.database_url))
         run_python("-m", "afterglow.cli", "migrate", env=env)
         paths = seed(env, args.invitations)
         if len(paths) != args.invitations:

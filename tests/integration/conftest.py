@@ -73,28 +73,14 @@ from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 from piccolo.conf.apps import Finder  # noqa: E402
 
 from afterglow.celery_app import celery_app  # noqa: E402
-from afterglow.db import postgres_config  # noqa: E402
+from afterglow.db import recreate_postgres_database  # noqa: E402
 from afterglow.settings import Settings, get_settings  # noqa: E402
 from app import create_app  # noqa: E402
 
 
-async def _recreate_database() -> None:
-    import asyncpg
-
-    config = postgres_config(PG_URL)
-    name = str(config.pop("database"))
-    config.pop("server_settings")
-    conn = await asyncpg.connect(database="postgres", **config)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def database() -> None:
-    asyncio.run(_recreate_database())
+    asyncio.run(recreate_postgres_database(PG_URL))
     result = asyncio.run(run_forwards(app_name="all"))
     assert result.success, result.message
 
