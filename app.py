@@ -4,33 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Response, Router
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, TooManyRequestsException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers import SignInController
 from afterglow.db import is_postgres
+from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import SECURITY_HEADERS, now
+from afterglow.web import now, security_headers
 from feedback.controllers import DashboardController, InboxController
 from reviews.controllers import ReviewsController
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
-
-
-async def _security_headers(response: Response[Any]) -> Response[Any]:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
 
 
 def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
@@ -61,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         UnsubscribeController,
         Router(
             path="/",
-            route_handlers=[SignInController, InboxController, DashboardController, ReviewsController],
+            route_handlers=[SignInController, InboxController, DashboardController, ReviewsController, AdminController],
             middleware=[session_auth(settings).middleware],
         ),
         create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
@@ -84,11 +80,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,
             exclude=["/api/", "/webhooks/", "/s/", "/u/"],
         ),
-        after_request=_security_headers,
-        stores={SESSION_STORE: session_store(settings)},
+        before_send=[security_headers],
+        stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={
             NotAuthorizedException: staff_auth_error,
             PermissionDeniedException: staff_auth_error,
+            TooManyRequestsException: too_many_requests_json,
         },
         state=State({"settings": settings}),
         on_startup=on_startup,

@@ -57,6 +57,14 @@ class Settings:
     link_max_age_days: int = 90
     support_delay_hours: int = 3
     db_pool_size: int = 10
+    # Rate limits (0 turns one off): sign-in failures per account per window, and per-minute request counts.
+    rate_sign_in_failures: int = 5
+    rate_sign_in_window_minutes: int = 15
+    rate_sign_in_per_address: int = 20
+    rate_link_per_link: int = 60
+    rate_link_per_address: int = 300
+    rate_api_per_key: int = 600
+    rate_webhooks_per_address: int = 1200
 
     @property
     def production(self) -> bool:
@@ -110,6 +118,13 @@ def load() -> Settings:
         link_max_age_days=_int("LINK_MAX_AGE_DAYS", 90),
         support_delay_hours=_int("SUPPORT_DELAY_HOURS", 3),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        rate_sign_in_failures=_int("RATE_SIGN_IN_FAILURES", 5),
+        rate_sign_in_window_minutes=_int("RATE_SIGN_IN_WINDOW_MINUTES", 15),
+        rate_sign_in_per_address=_int("RATE_SIGN_IN_PER_ADDRESS", 20),
+        rate_link_per_link=_int("RATE_LINK_PER_LINK", 60),
+        rate_link_per_address=_int("RATE_LINK_PER_ADDRESS", 300),
+        rate_api_per_key=_int("RATE_API_PER_KEY", 600),
+        rate_webhooks_per_address=_int("RATE_WEBHOOKS_PER_ADDRESS", 1200),
     )
 
 

@@ -6,23 +6,48 @@ from datetime import UTC, datetime
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency
 from litestar.response import Template
+from litestar.types import Message, Scope
 
 from afterglow import i18n
 from afterglow.settings import Settings
 from afterglow.templating import render
 
-CSP = (
+#: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles).
+FRAMABLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+CSP = f"{FRAMABLE_CSP}; frame-ancestors 'none'"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+#: A route handler with `opt={FRAME_OK: True}` may be shown in other sites' frames (the future review widget).
+FRAME_OK = "frame_ok"
+FRAMABLE_HEADERS = {
+    name: FRAMABLE_CSP if name == "Content-Security-Policy" else value
+    for name, value in SECURITY_HEADERS.items()
+    if name != "X-Frame-Options"
+}
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: the headers go on every response, error pages, redirects and 404s included
+    (an `after_request` hook never sees responses made from exceptions). A handler's own values win."""
+    if message["type"] != "http.response.start":
+        return
+    handler = scope.get("route_handler")
+    framable = handler is not None and bool((handler.opt or {}).get(FRAME_OK))
+    message.setdefault("headers", [])
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in (FRAMABLE_HEADERS if framable else SECURITY_HEADERS).items():
+        headers.setdefault(name, value)
+
 
 #: Injected into handlers by name (see app.py); tests move the clock with time-machine.
 AppSettings = NamedDependency[Settings]
@@ -55,5 +80,9 @@ def error_page(request: Request, status: int, title: str, message: str, language
     return Response(html, status_code=status, media_type="text/html")
 
 
-def page(template: str, language: str, status_code: int = 200, **context: object) -> Template:
-    return Template(template_name=template, context={"language": language, **context}, status_code=status_code)
+def page(
+    template: str, language: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> Template:
+    return Template(
+        template_name=template, context={"language": language, **context}, status_code=status_code, headers=headers
+    )

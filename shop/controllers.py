@@ -9,6 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 
 from accounts.auth import require_api_key
+from afterglow.ratelimit import API_LIMITS
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
 from shop.services import OrderNotFound, ingest_order, order_out, record_event
 from shop.tables import Order
@@ -17,6 +18,7 @@ from shop.tables import Order
 class OrdersController(Controller):
     path = "/api/v1/orders"
     guards = [require_api_key]
+    middleware = API_LIMITS
     tags = ["orders"]
 
     @post("/", name="orders:create", operation_id="CreateOrder", status_code=201)

@@ -31,6 +31,7 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.exceptions import ClientException, NotAuthorizedException
 
+from afterglow.ratelimit import WEBHOOK_LIMITS
 from afterglow.web import AppSettings
 from shop.schemas import LOCALE_RE, EventIn, EventType, OrderIn
 from shop.services import OrderNotFound, claim_webhook, ingest_order, record_event
@@ -211,6 +212,7 @@ async def apply_change(change: Change, source: str) -> None:
 
 class WebhooksController(Controller):
     path = "/webhooks"
+    middleware = WEBHOOK_LIMITS
     tags = ["webhooks"]
 
     @post("/shopify", name="webhooks:shopify", operation_id="ShopifyWebhook", status_code=200)

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from afterglow.ratelimit import LINK_LIMITS, too_many_requests_page
 from afterglow.web import AppSettings, Now, error_page, page
 from surveys.services.answers import (
     InvalidAnswer,
@@ -46,6 +48,7 @@ LINK_ERRORS: dict[type[Exception], Any] = {
     LinkInvalid: link_error,
     LinkExpired: link_error,
     UnknownInvitation: link_error,
+    TooManyRequestsException: too_many_requests_page,
 }
 
 
@@ -80,6 +83,7 @@ class SurveyController(Controller):
 
     path = "/s/{signed:str}"
     exception_handlers = LINK_ERRORS
+    middleware = LINK_LIMITS
     include_in_schema = False
 
     @get("/", name="surveys:page")
@@ -153,6 +157,7 @@ class UnsubscribeController(Controller):
 
     path = "/u/{signed:str}"
     exception_handlers = LINK_ERRORS
+    middleware = LINK_LIMITS
     include_in_schema = False
 
     @get("/", name="surveys:unsubscribe")

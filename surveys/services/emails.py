@@ -130,4 +130,5 @@ async def outbox(limit: int = 200) -> list[dict]:
         )
         .order_by(SentEmail.id, ascending=False)
         .limit(limit)
+        .output(load_json=True)  # the page lists the headers as a mapping
     )

@@ -1,0 +1,68 @@
+"""Who may open which staff route: the table the access test checks, and docs/access.md is generated from.
+
+    python -m tests.unit.access_matrix > docs/access.md
+
+Placeholders in paths and form values are filled by the test: {support_item} (feedback routed to the Support
+team), {triage_item} (feedback no team has yet), {member_user} (the Support member's user id), {api_key} (an
+issued key's id), {customer} (a customer's email) and {who} (the principal making the request).
+"""
+
+from __future__ import annotations
+
+PRINCIPALS = ("anonymous", "member of the team", "member of another team", "manager", "admin")
+
+# (method, path, form, expected status per principal in PRINCIPALS order)
+ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = [
+    ("GET", "/app", {}, (303, 303, 303, 303, 303)),
+    ("GET", "/app/inbox", {}, (303, 200, 200, 200, 200)),
+    ("GET", "/app/inbox/{support_item}", {}, (303, 200, 404, 200, 200)),
+    ("GET", "/app/inbox/{triage_item}", {}, (303, 404, 404, 200, 200)),
+    ("GET", "/app/dashboard", {}, (303, 403, 403, 200, 200)),
+    ("GET", "/app/reviews", {}, (303, 403, 403, 200, 200)),
+    ("GET", "/app/admin", {}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/users", {}, (303, 403, 403, 403, 200)),
+    (
+        "POST",
+        "/app/admin/users",
+        {"username": "new-{who}", "email": "new-{who}@shop.example", "role": "member"},
+        (303, 403, 403, 403, 200),
+    ),
+    ("POST", "/app/admin/users/{member_user}/active", {"active": "1"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/users/{member_user}/role", {"role": "member"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/users/{member_user}/teams", {"team": "support", "member": "1"}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/teams", {}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/teams", {"name": "Team of {who}"}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/api-keys", {}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/api-keys", {"name": "key of {who}"}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/api-keys/{api_key}/revoke", {}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/audit", {}, (303, 403, 403, 403, 200)),
+    ("GET", "/app/admin/privacy", {}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/privacy/export", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/privacy/erase", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/privacy/erase/confirm", {"email": "{customer}", "confirm": "no"}, (303, 403, 403, 403, 303)),
+]
+
+LEGEND = """\
+303 for anonymous visitors is the redirect to `/login` (an htmx request gets 401 with `HX-Redirect` instead);
+403 is "not for your role"; 404 on an inbox item means it belongs to a team the user is not in (its existence is
+not revealed). 303 for signed-in users is a redirect after a change, or from a section root to its first page.
+Every POST also needs the CSRF token; without it the answer is 403 whoever asks."""
+
+
+def markdown() -> str:
+    lines = [
+        "# Staff access",
+        "",
+        "Generated from `tests/unit/access_matrix.py` (`python -m tests.unit.access_matrix > docs/access.md`);",
+        "`tests/unit/test_access_matrix.py` checks every cell against the running app.",
+        "",
+        "| route | " + " | ".join(PRINCIPALS) + " |",
+        "| --- | " + " | ".join("---" for _ in PRINCIPALS) + " |",
+    ]
+    for method, path, _form, expected in ROUTES:
+        lines.append(f"| `{method} {path}` | " + " | ".join(str(code) for code in expected) + " |")
+    return "\n".join([*lines, "", LEGEND, ""])
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
