@@ -18,6 +18,7 @@ _COLUMNS = (
     InboxItem.created_at,
     InboxItem.team.name,
     InboxItem.response.id,
+    InboxItem.response.updated_at,
     InboxItem.response.csat,
     InboxItem.response.nps,
     InboxItem.response.comment,
