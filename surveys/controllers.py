@@ -97,7 +97,7 @@ class SurveyController(Controller):
     ) -> Template:
         """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
         in a browser (htmx), so a mail scanner that follows every link stores nothing."""
-        view = await open_survey(await invitation_for_link(signed, now, settings), now)
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id, now)
         preselected = {
             name: score
             for name, score in (("nps", _score(nps, 0, 10)), ("csat", _score(csat, 1, 5)))
@@ -110,11 +110,11 @@ class SurveyController(Controller):
     @post("/", name="surveys:submit", status_code=303)
     async def submit(self, signed: FromPath[str], now: Now, settings: AppSettings, data: Form) -> Template | Redirect:
         """Plain form POST (works without JavaScript): save everything given, then thank."""
-        invitation_id = await invitation_for_link(signed, now, settings)
-        view = await open_survey(invitation_id)
+        linked = await invitation_for_link(signed, now, settings)
         try:
-            answers = parse_answers(data, view.language)
+            answers = parse_answers(data, linked.language)
         except InvalidAnswer as exc:
+            view = await open_survey(linked.id)
             # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
             for name, low, high in (("csat", 1, 5), ("nps", 0, 10)):
@@ -123,7 +123,7 @@ class SurveyController(Controller):
                 if score is not None:
                     setattr(view, name, score)
             return survey_page(signed, view, error=exc)
-        await _save(invitation_id, answers, view.language, now)
+        await _save(linked.id, answers, linked.language, now)
         return Redirect(path=f"/s/{signed}/thanks", status_code=303)
 
     @post("/answer", name="surveys:answer", status_code=200)
@@ -131,18 +131,17 @@ class SurveyController(Controller):
         self, request: HTMXRequest, signed: FromPath[str], now: Now, settings: AppSettings, data: Form
     ) -> Template:
         """htmx: save the answer just given and return the small status line it swaps in."""
-        invitation_id = await invitation_for_link(signed, now, settings)
-        view = await open_survey(invitation_id)
+        linked = await invitation_for_link(signed, now, settings)
         try:
-            answers = parse_answers(data, view.language)
+            answers = parse_answers(data, linked.language)
         except InvalidAnswer as exc:
-            return page("surveys/partials/save_status.html", view.language, status_code=422, error=exc, saved=False)
-        await _save(invitation_id, answers, view.language, now)
-        return page("surveys/partials/save_status.html", view.language, error=None, saved=True)
+            return page("surveys/partials/save_status.html", linked.language, status_code=422, error=exc, saved=False)
+        await _save(linked.id, answers, linked.language, now)
+        return page("surveys/partials/save_status.html", linked.language, error=None, saved=True)
 
     @get("/thanks", name="surveys:thanks")
     async def thanks(self, signed: FromPath[str], now: Now, settings: AppSettings) -> Template:
-        view = await open_survey(await invitation_for_link(signed, now, settings))
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id)
         return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed)
 
 

@@ -80,13 +80,21 @@ def parse_answers(form: dict[str, Any], language: str) -> Answers:
     return answers
 
 
-async def invitation_for_link(signed: str, now: datetime, settings: Settings) -> int:
+@dataclass(frozen=True)
+class Linked:
+    """The invitation behind a survey link, and the language its customer reads."""
+
+    id: int
+    language: str
+
+
+async def invitation_for_link(signed: str, now: datetime, settings: Settings) -> Linked:
     """The invitation a survey link belongs to; LinkInvalid, LinkExpired or UnknownInvitation otherwise."""
     token = read_survey_token(settings, signed, now)
-    row = await Invitation.select(Invitation.id).where(Invitation.token == token).first()
+    row = await Invitation.select(Invitation.id, Invitation.customer.locale).where(Invitation.token == token).first()
     if row is None:
         raise UnknownInvitation(token)
-    return int(row["id"])
+    return Linked(int(row["id"]), i18n.language_for(row["customer.locale"]))
 
 
 async def open_survey(invitation_id: int, now: datetime | None = None) -> SurveyView:
