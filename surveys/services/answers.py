@@ -10,7 +10,7 @@ from afterglow import i18n
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.settings import Settings
 from shop.services import unsubscribe_customer
-from shop.tables import OrderItem
+from surveys.services.invitations import invitation_with_items
 from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response
 
@@ -101,29 +101,10 @@ async def open_survey(invitation_id: int, now: datetime | None = None) -> Survey
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever)."""
     # One connection for the three reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
     async with Invitation._meta.db.transaction():
-        inv = (
-            await Invitation.select(
-                Invitation.id,
-                Invitation.token,
-                Invitation.kind,
-                Invitation.agent,
-                Invitation.answered_at,
-                Invitation.opened_at,
-                Invitation.customer.name,
-                Invitation.customer.locale,
-                Invitation.order.id,
-                Invitation.order.external_id,
-            )
-            .where(Invitation.id == invitation_id)
-            .first()
-        )
-        if inv is None:
+        found = await invitation_with_items(invitation_id)
+        if found is None:
             raise UnknownInvitation(invitation_id)
-        items = (
-            await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
-            .where(OrderItem.order == inv["order.id"])
-            .order_by(OrderItem.id)
-        )
+        inv, items = found
         response = (
             await Response.select(Response.csat, Response.nps, Response.comment)
             .where(Response.invitation == invitation_id)

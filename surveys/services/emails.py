@@ -10,9 +10,9 @@ from afterglow import i18n
 from afterglow.mail import build_message, send_smtp
 from afterglow.settings import Settings
 from afterglow.templating import render
-from shop.tables import OrderItem
+from surveys.services.invitations import invitation_with_items
 from surveys.services.links import survey_token, unsubscribe_token
-from surveys.tables import Invitation, SentEmail
+from surveys.tables import SentEmail
 
 
 @dataclass(frozen=True)
@@ -31,28 +31,10 @@ def message_id(settings: Settings, invitation_id: int, purpose: str, token: str)
 
 
 async def render_invitation(invitation_id: int, purpose: str, now: datetime, settings: Settings) -> Rendered:
-    inv = (
-        await Invitation.select(
-            Invitation.id,
-            Invitation.kind,
-            Invitation.token,
-            Invitation.agent,
-            Invitation.customer.email,
-            Invitation.customer.name,
-            Invitation.customer.locale,
-            Invitation.order.id,
-            Invitation.order.external_id,
-        )
-        .where(Invitation.id == invitation_id)
-        .first()
-    )
-    if inv is None:
+    found = await invitation_with_items(invitation_id)
+    if found is None:
         raise LookupError(invitation_id)
-    items = (
-        await OrderItem.select(OrderItem.name, OrderItem.quantity)
-        .where(OrderItem.order == inv["order.id"])
-        .order_by(OrderItem.id)
-    )
+    inv, items = found
     language = i18n.language_for(inv["customer.locale"])
     signed = survey_token(settings, inv["token"], now)
     survey_url = f"{settings.base_url}/s/{signed}"
