@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Request, Response
-from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -56,10 +55,6 @@ Now = NamedDependency[datetime]
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def settings_of(connection: ASGIConnection) -> Settings:
-    return connection.app.state.settings  # type: ignore[no-any-return]
 
 
 def request_language(request: Request) -> str:
