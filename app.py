@@ -23,7 +23,8 @@ from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import now, security_headers
 from feedback.controllers import DashboardController, InboxController
-from reviews.controllers import ReviewsController
+from reviews.controllers.media import ReviewPhotoController
+from reviews.controllers.staff import ReviewsController
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         WebhooksController,
         SurveyController,
         UnsubscribeController,
+        ReviewPhotoController,
         Router(
             path="/",
             route_handlers=[SignInController, InboxController, DashboardController, ReviewsController, AdminController],
@@ -73,12 +75,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         plugins=[HTMXPlugin()],
         # Token-bearing public routes (/s/, /u/) and key-authenticated machine routes need no CSRF cookie:
-        # the unguessable signed token (or the API key or HMAC) already proves the request is meant.
+        # the unguessable signed token (or the API key or HMAC) already proves the request is meant. The widget
+        # lives in other sites' frames, where our cookies may not arrive; its one write (a vote) is rate-limited.
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_httponly=False,
-            exclude=["/api/", "/webhooks/", "/s/", "/u/"],
+            exclude=["/api/", "/webhooks/", "/s/", "/u/", "/widget/"],
         ),
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},

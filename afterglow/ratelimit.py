@@ -166,6 +166,9 @@ LINK_LIMITS = [
     per_minute("link", lambda s: s.rate_link_per_link, signed_link).middleware,
 ]
 API_LIMITS = [per_minute("api", lambda s: s.rate_api_per_key, api_key).middleware]
+#: Public reading (products API, widget, photos) per address; helpful votes per address.
+PUBLIC_LIMITS = [per_minute("public-address", lambda s: s.rate_public_per_address, client_address).middleware]
+VOTE_LIMITS = [per_minute("vote-address", lambda s: s.rate_votes_per_address, client_address).middleware]
 WEBHOOK_LIMITS = [per_minute("webhook-address", lambda s: s.rate_webhooks_per_address, client_address).middleware]
 
 

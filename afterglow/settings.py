@@ -65,6 +65,9 @@ class Settings:
     rate_link_per_address: int = 300
     rate_api_per_key: int = 600
     rate_webhooks_per_address: int = 1200
+    rate_public_per_address: int = 1200
+    rate_votes_per_address: int = 30
+    review_photo_max_bytes: int = 10_000_000
 
     @property
     def production(self) -> bool:
@@ -74,6 +77,10 @@ class Settings:
     def dev_outbox(self) -> bool:
         """Mail goes to the dev outbox (and `/dev/outbox` exists) only in the embedded default."""
         return not self.production and not self.smtp_host
+
+    @property
+    def photo_folder(self) -> Path:
+        return self.data_dir / "review-photos"
 
     @property
     def sqlite_path(self) -> Path:
@@ -125,6 +132,9 @@ def load() -> Settings:
         rate_link_per_address=_int("RATE_LINK_PER_ADDRESS", 300),
         rate_api_per_key=_int("RATE_API_PER_KEY", 600),
         rate_webhooks_per_address=_int("RATE_WEBHOOKS_PER_ADDRESS", 1200),
+        rate_public_per_address=_int("RATE_PUBLIC_PER_ADDRESS", 1200),
+        rate_votes_per_address=_int("RATE_VOTES_PER_ADDRESS", 30),
+        review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
     )
 
 

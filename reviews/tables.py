@@ -19,6 +19,7 @@ class Review(Table):
     invitation = ForeignKey(references=Invitation, null=True, default=None)
     sku = Varchar(length=128, index=True)
     product_name = Varchar(length=300, default="")
+    category = Varchar(length=100, default="", index=True)
     rating = Integer(index=True)
     title = Varchar(length=150, default="")
     text = Text(default="")
@@ -37,7 +38,7 @@ class Review(Table):
 
 
 class ReviewPhoto(Table):
-    """A customer photo, re-encoded without metadata; the file lives under the data folder as `<sha256>.<ext>`."""
+    """A customer photo, re-encoded without metadata, in `settings.photo_folder` under a random `<hex>.<ext>` name."""
 
     review = ForeignKey(references=Review, index=True)
     file_name = Varchar(length=80, unique=True)

@@ -1,0 +1,44 @@
+"""Review photos as files: public once their review is published, with their checked type and long caching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File
+
+from afterglow.ratelimit import PUBLIC_LIMITS
+from afterglow.settings import Settings
+from afterglow.web import AppSettings
+from reviews.services.photos import published_photo
+
+#: Names are random and a file never changes under its name, so browsers and CDNs may keep it for a year.
+PHOTO_CACHE = "public, max-age=31536000, immutable"
+
+
+def photo_file(row: dict[str, Any], settings: Settings, cache: str = PHOTO_CACHE) -> File:
+    """The stored photo, sent with the content type it was checked as (never guessed from its name)."""
+    path = settings.photo_folder / row["file_name"]
+    if not path.is_file():
+        raise NotFoundException("photo not found")
+    return File(
+        path=path,
+        media_type=row["content_type"],
+        content_disposition_type="inline",
+        headers={"Cache-Control": cache},
+    )
+
+
+class ReviewPhotoController(Controller):
+    path = "/media/reviews"
+    middleware = PUBLIC_LIMITS
+    include_in_schema = False
+
+    @get("/{name:str}", name="reviews:photo")
+    async def photo(self, name: FromPath[str], settings: AppSettings) -> File:
+        row = await published_photo(name)
+        if row is None:
+            raise NotFoundException("photo not found")
+        return photo_file(row, settings)

@@ -1,0 +1,136 @@
+"""Customer photos: judged by their content, re-encoded without metadata, stored under the data folder."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from afterglow.settings import Settings
+from reviews.tables import ReviewPhoto
+
+MAX_PHOTOS = 3
+#: Larger photos are scaled down to this many pixels on their longer side.
+MAX_SIDE = 2000
+#: Refused before decoding: a small file can claim a huge canvas ("decompression bomb").
+MAX_PIXELS = 50_000_000
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+
+class PhotoRejected(ValueError):
+    """The upload is not a photo we accept; `reason` is one of: type, size, broken, count."""
+
+    def __init__(self, reason: str, file_name: str = "") -> None:
+        super().__init__(f"{file_name or 'photo'}: {reason}")
+        self.reason = reason
+        self.file_name = file_name
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def check_photo(data: bytes, settings: Settings, file_name: str = "") -> CheckedPhoto:
+    """Decode the upload whatever its name says; re-encode it upright, at most MAX_SIDE, with no EXIF, GPS,
+    XMP or comments. PhotoRejected when it is not a JPEG, PNG or WebP image, too large or broken."""
+    if len(data) > settings.review_photo_max_bytes:
+        raise PhotoRejected("size", file_name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in FORMATS:
+                raise PhotoRejected("type", file_name)
+            if image.width * image.height > MAX_PIXELS:
+                raise PhotoRejected("size", file_name)
+            image.load()
+    except PhotoRejected:
+        raise
+    except UnidentifiedImageError:
+        raise PhotoRejected("type", file_name) from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRejected("broken", file_name) from None
+    content_type, extension = FORMATS[image.format]
+    clean = _without_metadata(image, image.format)
+    out = io.BytesIO()
+    if image.format == "JPEG":
+        clean.save(out, "JPEG", quality=85, optimize=True)
+    elif image.format == "PNG":
+        clean.save(out, "PNG", optimize=True)
+    else:
+        clean.save(out, "WEBP", quality=85)
+    return CheckedPhoto(out.getvalue(), content_type, extension, clean.width, clean.height)
+
+
+def _without_metadata(image: Image.Image, fmt: str) -> Image.Image:
+    upright = ImageOps.exif_transpose(image)  # the camera's rotation, applied before its EXIF is dropped
+    if upright.mode not in ("RGB", "RGBA", "L"):
+        upright = upright.convert("RGBA" if fmt != "JPEG" and "transparency" in upright.info else "RGB")
+    if fmt == "JPEG" and upright.mode == "RGBA":
+        upright = upright.convert("RGB")
+    upright.thumbnail((MAX_SIDE, MAX_SIDE))
+    # A new image carries pixels only: nothing from `info` (exif, xmp, icc, comments) can follow it.
+    clean = Image.new(upright.mode, upright.size)
+    clean.paste(upright)
+    return clean
+
+
+def store_photo(photo: CheckedPhoto, settings: Settings) -> str:
+    """Write the photo under a fresh random name (readers cannot guess others'); returns the file name."""
+    folder = settings.photo_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.{photo.extension}"
+    partial = folder / f".{name}.part"
+    partial.write_bytes(photo.data)
+    os.replace(partial, folder / name)
+    return name
+
+
+def remove_photo_file(file_name: str, settings: Settings) -> None:
+    (settings.photo_folder / file_name).unlink(missing_ok=True)
+
+
+async def published_photo(file_name: str) -> dict[str, Any] | None:
+    """A photo anyone may see: its review is published."""
+    return (
+        await ReviewPhoto.select(ReviewPhoto.file_name, ReviewPhoto.content_type)
+        .where((ReviewPhoto.file_name == file_name) & (ReviewPhoto.review.status == "published"))
+        .first()
+    )
+
+
+async def any_photo(file_name: str, review_id: int | None = None) -> dict[str, Any] | None:
+    """A photo whatever its review's state (staff moderating, the author editing); of `review_id` if given."""
+    where = ReviewPhoto.file_name == file_name
+    if review_id is not None:
+        where &= ReviewPhoto.review == review_id
+    return await ReviewPhoto.select(ReviewPhoto.file_name, ReviewPhoto.content_type).where(where).first()
+
+
+async def photos_of(review_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each review's photos in upload order."""
+    if not review_ids:
+        return {}
+    rows = (
+        await ReviewPhoto.select(
+            ReviewPhoto.review, ReviewPhoto.file_name, ReviewPhoto.width, ReviewPhoto.height, ReviewPhoto.content_type
+        )
+        .where(ReviewPhoto.review.is_in(review_ids))
+        .order_by(ReviewPhoto.review)
+        .order_by(ReviewPhoto.position)
+        .order_by(ReviewPhoto.id)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(int(row["review"]), []).append(row)
+    return found
