@@ -23,8 +23,10 @@ from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import now, security_headers
 from feedback.controllers import DashboardController, InboxController
+from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
+from reviews.services.collect import reviewable_items
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SurveyController,
         UnsubscribeController,
         ReviewPhotoController,
+        ItemReviewController,
         Router(
             path="/",
             route_handlers=[SignInController, InboxController, DashboardController, ReviewsController, AdminController],
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "now": Provide(now, sync_to_thread=False),
+            "item_reviews": Provide(lambda: reviewable_items, sync_to_thread=False),
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         plugins=[HTMXPlugin()],

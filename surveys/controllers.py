@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import Body, FromPath, FromQuery
@@ -30,6 +32,9 @@ from surveys.services.links import LinkExpired, LinkInvalid
 from surveys.tasks import announce_response
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+#: The delivered items the survey page offers for review, with the customer's reviews (invitation id → items).
+#: Provided by app.py from the reviews app, which builds on surveys: surveys never imports it.
+ItemReviews = NamedDependency[Callable[[int], Awaitable[list[Any]]]]
 
 
 def link_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
@@ -60,9 +65,10 @@ def _score(value: str | None, low: int, high: int) -> int | None:
     return score if score is not None and low <= score <= high else None
 
 
-def survey_page(
+async def survey_page(
     signed: FromPath[str],
     view: SurveyView,
+    item_reviews: ItemReviews,
     *,
     error: InvalidAnswer | None = None,
     preselected: dict[str, int] | None = None,
@@ -75,6 +81,7 @@ def survey_page(
         survey=view,
         error=error,
         preselected=preselected or {},
+        review_items=await item_reviews(view.invitation_id),
     )
 
 
@@ -92,6 +99,7 @@ class SurveyController(Controller):
         signed: FromPath[str],
         now: Now,
         settings: AppSettings,
+        item_reviews: ItemReviews,
         nps: FromQuery[str | None] = None,
         csat: FromQuery[str | None] = None,
     ) -> Template:
@@ -105,10 +113,12 @@ class SurveyController(Controller):
         }
         for name, score in preselected.items():
             setattr(view, name, score)
-        return survey_page(signed, view, preselected=preselected)
+        return await survey_page(signed, view, item_reviews, preselected=preselected)
 
     @post("/", name="surveys:submit", status_code=303)
-    async def submit(self, signed: FromPath[str], now: Now, settings: AppSettings, data: Form) -> Template | Redirect:
+    async def submit(
+        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews, data: Form
+    ) -> Template | Redirect:
         """Plain form POST (works without JavaScript): save everything given, then thank."""
         linked = await invitation_for_link(signed, now, settings)
         try:
@@ -122,7 +132,7 @@ class SurveyController(Controller):
                 score = _score(raw, low, high) if isinstance(raw, str) else None
                 if score is not None:
                     setattr(view, name, score)
-            return survey_page(signed, view, error=exc)
+            return await survey_page(signed, view, item_reviews, error=exc)
         await _save(linked.id, answers, linked.language, now)
         return Redirect(path=f"/s/{signed}/thanks", status_code=303)
 
@@ -140,9 +150,12 @@ class SurveyController(Controller):
         return page("surveys/partials/save_status.html", linked.language, error=None, saved=True)
 
     @get("/thanks", name="surveys:thanks")
-    async def thanks(self, signed: FromPath[str], now: Now, settings: AppSettings) -> Template:
+    async def thanks(
+        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
+    ) -> Template:
         view = await open_survey((await invitation_for_link(signed, now, settings)).id)
-        return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed)
+        items = await item_reviews(view.invitation_id)
+        return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=items)
 
 
 async def _save(invitation_id: int, answers: Any, language: str, now: Now) -> None:

@@ -36,3 +36,27 @@ def event_payload(type_: str, at: datetime | str, agent: str = "") -> dict[str, 
     if agent:
         body["agent"] = agent
     return body
+
+
+#: Where a phone would have taken the photo: Berlin, written into EXIF's GPS block.
+BERLIN_GPS = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+
+
+def photo_bytes(
+    fmt: str = "JPEG", size: tuple[int, int] = (64, 48), *, gps: bool = False, orientation: int = 1
+) -> bytes:
+    """A small real image as a camera would save it, optionally with GPS position and a rotation flag in EXIF."""
+    import io
+
+    from PIL import ExifTags, Image
+
+    image = Image.new("RGB", size, (200, 40, 40))
+    image.paste((40, 40, 200), (0, 0, size[0] // 2, size[1]))  # left half blue: rotation is visible
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCam"
+    exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update(BERLIN_GPS)
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif)
+    return out.getvalue()

@@ -36,9 +36,10 @@ class ReviewPhotoController(Controller):
     middleware = PUBLIC_LIMITS
     include_in_schema = False
 
-    @get("/{name:str}", name="reviews:photo")
-    async def photo(self, name: FromPath[str], settings: AppSettings) -> File:
-        row = await published_photo(name)
+    @get("/{file:str}", name="reviews:photo")
+    async def photo(self, file: FromPath[str], settings: AppSettings) -> File:
+        """`url_for("reviews:photo", file=...)`: `name` would clash with url_for's own argument."""
+        row = await published_photo(file)
         if row is None:
             raise NotFoundException("photo not found")
         return photo_file(row, settings)

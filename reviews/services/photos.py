@@ -58,7 +58,9 @@ def check_photo(data: bytes, settings: Settings, file_name: str = "") -> Checked
         raise
     except UnidentifiedImageError:
         raise PhotoRejected("type", file_name) from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRejected("size", file_name) from None
+    except (OSError, SyntaxError, ValueError):
         raise PhotoRejected("broken", file_name) from None
     content_type, extension = FORMATS[image.format]
     clean = _without_metadata(image, image.format)

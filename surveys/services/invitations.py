@@ -30,7 +30,7 @@ async def invitation_with_items(invitation_id: int) -> tuple[dict[str, Any], lis
     if inv is None:
         return None
     items = (
-        await OrderItem.select(OrderItem.sku, OrderItem.name, OrderItem.quantity)
+        await OrderItem.select(OrderItem.id, OrderItem.sku, OrderItem.name, OrderItem.quantity)
         .where(OrderItem.order == inv["order.id"])
         .order_by(OrderItem.id)
     )

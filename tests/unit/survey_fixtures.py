@@ -58,6 +58,7 @@ async def invite(
     external_id: str = "1001",
     email: str = "anna@example.com",
     locale: str = "en",
+    categories: tuple[str, ...] = ("kitchen",),
     support_agent: str | None = None,
     delivered_at: datetime = DELIVERED_AT,
     send_at: datetime = SEND_AT,
@@ -66,7 +67,9 @@ async def invite(
 
     With `support_agent`, the event is a resolved support contact instead of a delivery."""
     order = await client.post(
-        "/api/v1/orders", json=order_payload(external_id, email=email, locale=locale), headers=api_headers
+        "/api/v1/orders",
+        json=order_payload(external_id, email=email, locale=locale, categories=categories),
+        headers=api_headers,
     )
     assert order.status_code in (200, 201), order.text
     event = (

@@ -1,0 +1,253 @@
+"""Customers reviewing what they received: one review per delivered item of an invitation's order, editable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from afterglow import i18n
+from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.settings import Settings
+from reviews.policy import display_name, held_rule
+from reviews.services.photos import (
+    MAX_PHOTOS,
+    CheckedPhoto,
+    PhotoRejected,
+    check_photo,
+    photos_of,
+    remove_photo_file,
+    store_photo,
+)
+from reviews.tables import Review, ReviewPhoto
+from shop.tables import OrderItem
+from surveys.tables import Invitation
+
+TITLE_MAX = 150
+TEXT_MAX = 5000
+
+
+class InvalidReview(ValueError):
+    """What the customer sent cannot be saved as it is; `field` names the input, `message` tells them why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownItem(LookupError):
+    """The item is not part of the order this survey link is for."""
+
+
+@dataclass
+class ReviewInput:
+    rating: int
+    title: str = ""
+    text: str = ""
+    remove_photos: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ItemReview:
+    """A delivered item as the survey page shows it, with the customer's review of it when there is one."""
+
+    id: int  # the order item
+    sku: str
+    name: str
+    review_id: int | None = None
+    rating: int | None = None
+    title: str = ""
+    text: str = ""
+    status: str = ""
+    reject_reason: str = ""
+    reply_text: str = ""
+    photos: list[dict[str, Any]] = field(default_factory=list)
+    #: Every order item of this product (an order may list a product twice); links to any of them lead here.
+    item_ids: list[int] = field(default_factory=list)
+
+
+def parse_review(form: dict[str, Any], language: str) -> ReviewInput:
+    """Read a review form strictly: a rating of 1–5 stars, and a title and text within their lengths."""
+    raw = str(form.get("rating") or "").strip()
+    rating = int(raw) if raw.isdigit() else 0
+    if not 1 <= rating <= 5:
+        raise InvalidReview("rating", i18n.translate(language, "Please choose a star rating."))
+    title = " ".join(str(form.get("title") or "").split())
+    text = str(form.get("text") or "").replace("\r\n", "\n").strip()
+    if len(title) > TITLE_MAX:
+        message = i18n.translate(language, "Please keep the title under %(max)s characters.")
+        raise InvalidReview("title", message % {"max": TITLE_MAX})
+    if len(text) > TEXT_MAX:
+        message = i18n.translate(language, "Please keep your review under %(max)s characters.")
+        raise InvalidReview("text", message % {"max": TEXT_MAX})
+    removed = form.get("remove_photo") or []
+    removed = [removed] if isinstance(removed, str) else removed
+    return ReviewInput(rating, title, text, [str(name) for name in removed])
+
+
+def check_photos(uploads: list[tuple[str, bytes]], settings: Settings, language: str) -> list[CheckedPhoto]:
+    """Each uploaded (file name, content) checked and cleaned; InvalidReview names the first that is refused."""
+    if len(uploads) > MAX_PHOTOS:
+        raise InvalidReview(
+            "photos", i18n.translate(language, "Please attach at most %(max)s photos.") % {"max": MAX_PHOTOS}
+        )
+    checked = []
+    for name, data in uploads:
+        try:
+            checked.append(check_photo(data, settings, name))
+        except PhotoRejected as exc:
+            if exc.reason == "type":
+                message = i18n.translate(language, "%(name)s is not a JPEG, PNG or WebP photo.")
+            elif exc.reason == "size":
+                message = i18n.translate(language, "%(name)s is too large: photos can be up to %(mb)s MB.")
+            else:
+                message = i18n.translate(language, "%(name)s could not be read as a photo.")
+            values = {"name": name or "photo", "mb": settings.review_photo_max_bytes // 1_000_000}
+            raise InvalidReview("photos", message % values) from None
+    return checked
+
+
+async def reviewable_items(invitation_id: int) -> list[ItemReview]:
+    """The items of the invitation's order, one per product, with the customer's reviews; none for a support
+    survey. Every delivered product is offered, whatever scores the customer gave: no review gating."""
+    inv = await Invitation.select(Invitation.kind, Invitation.order).where(Invitation.id == invitation_id).first()
+    if inv is None or inv["kind"] != "order":
+        return []
+    async with Review._meta.db.transaction():
+        rows = (
+            await OrderItem.select(OrderItem.id, OrderItem.sku, OrderItem.name)
+            .where(OrderItem.order == inv["order"])
+            .order_by(OrderItem.id)
+        )
+        reviews = await Review.select(
+            Review.id,
+            Review.order_item,
+            Review.rating,
+            Review.title,
+            Review.text,
+            Review.status,
+            Review.reject_reason,
+            Review.reply_text,
+        ).where(Review.order_item.is_in([row["id"] for row in rows] or [0]))
+        photos = await photos_of([review["id"] for review in reviews])
+    by_item = {review["order_item"]: review for review in reviews}
+    items: dict[str, ItemReview] = {}
+    for row in rows:
+        review = by_item.get(row["id"])
+        current = items.get(row["sku"])
+        if current is not None:
+            current.item_ids.append(row["id"])
+            if current.review_id is not None or review is None:
+                continue  # the same product twice in one order is reviewed once
+        item = ItemReview(id=row["id"], sku=row["sku"], name=row["name"])
+        item.item_ids = current.item_ids if current is not None else [row["id"]]
+        if review is not None:
+            item.review_id = review["id"]
+            item.rating, item.title, item.text = review["rating"], review["title"], review["text"]
+            item.status, item.reject_reason, item.reply_text = (
+                review["status"],
+                review["reject_reason"],
+                review["reply_text"],
+            )
+            item.photos = photos.get(review["id"], [])
+        items[row["sku"]] = item
+    return list(items.values())
+
+
+async def reviewable_item(invitation_id: int, item_id: int) -> ItemReview:
+    """One item of the invitation's order; UnknownItem when it belongs to another order."""
+    for item in await reviewable_items(invitation_id):
+        if item_id in item.item_ids:
+            return item
+    raise UnknownItem(item_id)
+
+
+async def save_review(
+    invitation_id: int,
+    item_id: int,
+    given: ReviewInput,
+    photos: list[CheckedPhoto],
+    now: datetime,
+    settings: Settings,
+    language: str = "en",
+) -> ItemReview:
+    """Create or update the customer's review of one item, verified by the invitation it came through.
+
+    The content rules decide again on every save whether it publishes now or waits for a moderator.
+    An edit clears an earlier rejection (the customer has answered it); the shop's reply stays."""
+    item = await reviewable_item(invitation_id, item_id)
+    item_id = item.id
+    kept = [p for p in item.photos if p["file_name"] not in given.remove_photos]
+    if len(kept) + len(photos) > MAX_PHOTOS:
+        raise InvalidReview(
+            "photos", i18n.translate(language, "Please attach at most %(max)s photos.") % {"max": MAX_PHOTOS}
+        )
+    rule = held_rule(given.title, given.text)
+    values: dict[Any, Any] = {
+        Review.rating: given.rating,
+        Review.title: given.title,
+        Review.text: given.text,
+        Review.language: language,
+        Review.status: "held" if rule else "published",
+        Review.held_rule: rule or "",
+        Review.reject_reason: "",
+        Review.moderated_at: None,
+        Review.updated_at: now,
+    }
+    if item.review_id is None:
+        review_id = await _insert(invitation_id, item.id, values, now)
+    else:
+        review_id = item.review_id
+        await Review.update(values).where(Review.id == review_id)
+    for photo in item.photos:
+        if photo["file_name"] in given.remove_photos:
+            await ReviewPhoto.delete().where(ReviewPhoto.file_name == photo["file_name"])
+            remove_photo_file(photo["file_name"], settings)
+    for position, photo in enumerate(photos, start=len(kept)):
+        name = store_photo(photo, settings)
+        await ReviewPhoto.insert(
+            ReviewPhoto(
+                review=review_id,
+                file_name=name,
+                content_type=photo.content_type,
+                width=photo.width,
+                height=photo.height,
+                size=len(photo.data),
+                position=position,
+                created_at=now,
+            )
+        )
+    return await reviewable_item(invitation_id, item_id)
+
+
+async def _insert(invitation_id: int, item_id: int, values: dict[Any, Any], now: datetime) -> int:
+    """A new review of the item; when a double submit inserted it first, ours updates theirs."""
+    about = (
+        await OrderItem.select(
+            OrderItem.sku, OrderItem.name, OrderItem.category, OrderItem.order.customer, OrderItem.order.customer.name
+        )
+        .where(OrderItem.id == item_id)
+        .first()
+    )
+    assert about is not None
+    row = Review(
+        order_item=item_id,
+        customer=about["order.customer"],
+        invitation=invitation_id,
+        sku=about["sku"],
+        product_name=about["name"],
+        category=about["category"],
+        author_name=display_name(about["order.customer.name"]),
+        verified=True,  # it came through an invitation for a delivered order
+        created_at=now,
+    )
+    for column, value in values.items():
+        setattr(row, column._meta.name, value)
+    try:
+        return int((await Review.insert(row).returning(Review.id))[0]["id"])
+    except UNIQUE_VIOLATIONS:
+        found = await Review.select(Review.id).where(Review.order_item == item_id).first()
+        assert found is not None
+        await Review.update(values).where(Review.id == found["id"])
+        return int(found["id"])
