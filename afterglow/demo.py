@@ -6,7 +6,9 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from afterglow.settings import get_settings
+from afterglow.settings import Settings, get_settings
+from reviews.services.collect import ReviewInput, reviewable_items, save_review
+from reviews.services.photos import CheckedPhoto, check_photo
 from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
 from shop.services import ingest_order, record_event
 from shop.tables import Order
@@ -43,6 +45,19 @@ COMMENTS = {
     ],
     "de": ["Schnelle Lieferung, alles bestens.", "Die Tasse kam leider zerbrochen an."],
     "hu": ["Gyors szállítás, nagyon elégedett vagyok.", "A csomagolás sérült volt."],
+}
+
+#: (stars, title, text) per language; one breaks a content rule so the moderation queue has work.
+REVIEWS = {
+    "en": [
+        (5, "Exactly as pictured", "Solid, well made and it arrived quickly."),
+        (4, "Good, one small flaw", "Love it, though the finish has a small scratch."),
+        (2, "Not great", "Broke after two weeks of daily use."),
+        (5, "", "Would buy again."),
+        (1, "Cheaper elsewhere", "Same thing for half the price at www.example.com"),
+    ],
+    "de": [(5, "Sehr gut", "Top Qualität, gerne wieder."), (3, "Geht so", "Farbe anders als auf dem Foto.")],
+    "hu": [(5, "Kiváló", "Nagyon jó minőség, ajánlom."), (2, "Csalódás", "Gyorsan tönkrement.")],
 }
 
 
@@ -114,7 +129,26 @@ async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
     comment = rng.choice(COMMENTS.get(lang, COMMENTS["en"])) if rng.random() < 0.6 else ""
     nps = None if row["kind"] == "support" else rng.choice([3, 6, 7, 8, 9, 9, 10, 10])
     await save_answers(invitation_id, Answers(csat=rng.choice([2, 3, 4, 4, 5, 5]), nps=nps, comment=comment), lang, at)
+    settings = get_settings()
+    for item in await reviewable_items(invitation_id):
+        if rng.random() < 0.7:
+            stars, title, text = rng.choice(REVIEWS.get(lang, REVIEWS["en"]))
+            photos = [_demo_photo(rng, settings)] if rng.random() < 0.25 else []
+            await save_review(invitation_id, item.id, ReviewInput(stars, title, text), photos, at, settings, lang)
     return 1
+
+
+def _demo_photo(rng: random.Random, settings: Settings) -> CheckedPhoto:
+    """A plain picture standing in for a customer's photo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 480), tuple(rng.randint(120, 230) for _ in range(3)))
+    ImageDraw.Draw(image).ellipse((200, 120, 440, 360), fill=tuple(rng.randint(20, 120) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return check_photo(out.getvalue(), settings, "demo.jpg")
 
 
 #: Dev-only demo accounts (documented in the README); never created in production.

@@ -1,0 +1,76 @@
+"""A customer reviews what they received on a phone, with a photo, and the review shows in the shop's widget."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveApp
+from tests.e2e.test_survey_in_browser import PHONE, TIMEOUT_MS, invite, watch
+from tests.factories import photo_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def is_review_post(response: Any) -> bool:
+    return response.request.method == "POST" and re.search(r"/items/\d+$", response.url) is not None
+
+
+def stored_reviews(app: LiveApp, sku: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{app.database}?mode=ro", uri=True) as db:
+        return db.execute(
+            "SELECT r.rating, r.title, r.status, r.verified, count(p.id) FROM review r"
+            " LEFT JOIN review_photo p ON p.review = r.id WHERE r.sku = ? GROUP BY r.id",
+            (sku,),
+        ).fetchall()
+
+
+def test_phone_writes_a_review_with_a_photo_and_sees_it_in_the_widget(
+    live_app: LiveApp, browser: Any, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    text = invite(live_app, "E2E-REVIEW-1", "rita.e2e@example.com")
+    survey_url = re.search(r"Answer the short survey: (\S+)", text).group(1)  # type: ignore[union-attr]
+    title = "Kettle that boils in a minute"
+
+    context = browser.new_context(**PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        problems = watch(page)
+        page.goto(survey_url)
+        card = page.locator("section.review-item").first
+        expect(card.get_by_role("heading", name="Item 1")).to_be_visible()
+
+        card.locator("label[for^='rating-'][for$='-4']").tap()  # the fourth star
+        card.get_by_label("Title (optional)").fill(title)
+        card.get_by_label("Your review (optional)").fill("Quiet, quick, and the lid shuts properly.")
+        card.locator("input[type=file]").set_input_files(
+            [{"name": "IMG_2041.JPG", "mimeType": "image/jpeg", "buffer": photo_bytes(size=(800, 600), gps=True)}]
+        )
+        with page.expect_response(is_review_post) as saved:
+            card.get_by_role("button", name="Publish review").tap()
+        assert saved.value.status == 200
+        card = page.locator("section.review-item").first
+        expect(card.get_by_role("status")).to_contain_text("Your review is published")
+        expect(card.locator(".photos img")).to_have_count(1)
+        assert card.locator(".photos img").evaluate("img => img.complete && img.naturalWidth") > 0
+        page.screenshot(path=artifacts / "review-390x844.png", full_page=True)
+
+        page.goto(f"{live_app.base_url}/widget/products/SKU-1")
+        expect(page.get_by_text(title)).to_be_visible()
+        expect(page.get_by_text("Verified buyer").first).to_be_visible()
+        photo = page.locator("img[src^='/media/reviews/']").first
+        expect(photo).to_be_visible()
+        assert photo.evaluate("img => img.complete && img.naturalWidth") > 0
+        page.screenshot(path=artifacts / "widget-390x844.png", full_page=True)
+        assert problems == []
+    finally:
+        context.close()
+
+    assert stored_reviews(live_app, "SKU-1") == [(4, title, "published", 1, 1)]
