@@ -12,8 +12,9 @@ from typing import Any
 
 from piccolo.columns import Column
 
+from afterglow.settings import get_settings
 from feedback.tables import CommentAnalysis, InboxItem
-from reviews.tables import Review
+from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderEvent, OrderItem
 from surveys.tables import Invitation, Response, SentEmail
 
@@ -118,6 +119,11 @@ async def export_customer(email: str) -> dict[str, Any]:
                 order=InboxItem.id,
             ),
             "reviews": await Review.select().where(Review.customer == customer["id"]).order_by(Review.id),
+            "review_photos": await ReviewPhoto.select(
+                ReviewPhoto.review, ReviewPhoto.file_name, ReviewPhoto.content_type, ReviewPhoto.created_at
+            )
+            .where(ReviewPhoto.review.customer == customer["id"])
+            .order_by(ReviewPhoto.id),
         }
     )
 
@@ -134,6 +140,7 @@ ERASURE_COUNTS = (
     "sent_emails_deleted",
     "comment_analyses_deleted",
     "reviews_cleared",
+    "review_photos_deleted",
     "invitations_stopped",
 )
 
@@ -143,8 +150,16 @@ async def erase_customer(email: str, now: datetime) -> dict[str, int]:
 
     Running it again (by the placeholder address) changes nothing and counts zeros."""
     customer = await _customer(email)
+    photos = [
+        row["file_name"]
+        for row in await ReviewPhoto.select(ReviewPhoto.file_name).where(ReviewPhoto.review.customer == customer["id"])
+    ]
     async with Customer._meta.db.transaction():
-        return await _erase(customer, now)
+        counts = await _erase(customer, now)
+    folder = get_settings().photo_folder
+    for name in photos:  # after the commit: a rolled-back erasure keeps its files
+        (folder / name).unlink(missing_ok=True)
+    return counts
 
 
 async def _erase(customer: dict[str, Any], now: datetime) -> dict[str, int]:
@@ -169,9 +184,19 @@ async def _erase(customer: dict[str, Any], now: datetime) -> dict[str, int]:
         counts["comments_cleared"] = await Response.count().where(written)
         await Response.update({Response.comment: ""}).where(written)
 
-    titled = (Review.customer == customer["id"]) & ((Review.title != "") | (Review.text != ""))
+    # The stars stay (anonymous, and the product's average must not move); words, name and photos go.
+    titled = (Review.customer == customer["id"]) & (
+        (Review.title != "") | (Review.text != "") | (Review.author_name != "")
+    )
     counts["reviews_cleared"] = await Review.count().where(titled)
-    await Review.update({Review.title: "", Review.text: "", Review.updated_at: now}).where(titled)
+    await Review.update({Review.title: "", Review.text: "", Review.author_name: "", Review.updated_at: now}).where(
+        titled
+    )
+    theirs = ReviewPhoto.review.customer == customer["id"]
+    counts["review_photos_deleted"] = await ReviewPhoto.count().where(theirs)
+    photo_ids = [row["id"] for row in await ReviewPhoto.select(ReviewPhoto.id).where(theirs)]
+    if photo_ids:
+        await ReviewPhoto.delete().where(ReviewPhoto.id.is_in(photo_ids))
 
     counts["invitations_stopped"] = await _stop_invitations(held["invitations"])
 

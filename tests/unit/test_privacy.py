@@ -11,16 +11,17 @@ from litestar.testing import AsyncTestClient
 
 from accounts.privacy import UnknownCustomer, erase_customer, export_customer, placeholder_email
 from accounts.tables import AuditEvent
-from afterglow.settings import Settings
+from afterglow.settings import Settings, get_settings
 from feedback.inbox import place_in_inbox
 from feedback.services import analyse_pending
 from feedback.tables import CommentAnalysis, InboxItem
-from reviews.tables import Review
+from reviews.services.photos import check_photo, store_photo
+from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderItem
 from surveys.services.answers import Answers, UnknownInvitation, invitation_for_link, save_answers
 from surveys.services.dispatch import dispatch_due, send_claimed
 from surveys.tables import Invitation, Response, SentEmail
-from tests.factories import event_payload, order_payload
+from tests.factories import event_payload, order_payload, photo_bytes
 from tests.unit.staff_fixtures import make_staff, sign_in
 from tests.unit.survey_fixtures import DELIVERED_AT, OPEN_AT, SEND_AT, Invited, invite, run_dispatch
 
@@ -42,7 +43,7 @@ async def answered(
         .first()
     )
     item = await OrderItem.select(OrderItem.id, OrderItem.sku).where(OrderItem.order == inv["order"]).first()
-    await Review.insert(
+    review = await Review.insert(
         Review(
             order_item=item["id"],
             customer=inv["customer"],
@@ -51,7 +52,19 @@ async def answered(
             rating=4,
             title=f"Title by {email}",
             text=says,
+            author_name=email.split("@")[0].title(),
             verified=True,
+        )
+    ).returning(Review.id)
+    photo = check_photo(photo_bytes(), settings)
+    await ReviewPhoto.insert(
+        ReviewPhoto(
+            review=review[0]["id"],
+            file_name=store_photo(photo, settings),
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.data),
         )
     )
     return invited
@@ -102,6 +115,9 @@ async def test_unknown_email_is_a_domain_error() -> None:
 @pytest.mark.usefixtures("anna_and_bob")
 async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
     anna = await Customer.select(Customer.id).where(Customer.email == "anna@example.com").first()
+    anna_photos = [p["file_name"] for p in (await export_customer("anna@example.com"))["review_photos"]]
+    bob_photos = [p["file_name"] for p in (await export_customer("bob@example.com"))["review_photos"]]
+    assert len(anna_photos) == len(bob_photos) == 1
     counts = await erase_customer("anna@example.com", ERASED_AT)
     assert counts == {
         "customer": 1,
@@ -109,6 +125,7 @@ async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
         "sent_emails_deleted": 1,
         "comment_analyses_deleted": 1,
         "reviews_cleared": 1,
+        "review_photos_deleted": 1,
         "invitations_stopped": 0,  # answered: no reminder was pending
     }
     customer = await Customer.select().where(Customer.id == anna["id"]).first()
@@ -122,8 +139,15 @@ async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
     ]
     assert not await SentEmail.exists().where(SentEmail.to == "anna@example.com")
     assert not await CommentAnalysis.exists().where(CommentAnalysis.response.invitation.customer == anna["id"])
-    review = await Review.select(Review.rating, Review.title, Review.text).where(Review.customer == anna["id"]).first()
-    assert review == {"rating": 4, "title": "", "text": ""}
+    review = (
+        await Review.select(Review.id, Review.rating, Review.title, Review.text, Review.author_name)
+        .where(Review.customer == anna["id"])
+        .first()
+    )
+    assert review == {"id": review["id"], "rating": 4, "title": "", "text": "", "author_name": ""}
+    assert not await ReviewPhoto.exists().where(ReviewPhoto.review == review["id"])
+    assert {p.name for p in get_settings().photo_folder.iterdir()} >= set(bob_photos)
+    assert not any(name in {p.name for p in get_settings().photo_folder.iterdir()} for name in anna_photos)
     assert await Order.count() == 2 and await InboxItem.count() == 2
     assert (await Order.select(Order.total).where(Order.customer == anna["id"]).first())["total"] is not None
 
