@@ -27,7 +27,7 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url, options = broker_options(settings)
-    app = Celery("afterglow", broker=url, include=["surveys.tasks", "feedback.tasks"])
+    app = Celery("afterglow", broker=url, include=["surveys.tasks", "reviews.tasks", "feedback.tasks"])
     app.conf.update(
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,
@@ -40,6 +40,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "dispatch-invitations": {"task": "surveys.dispatch", "schedule": 60.0},
             "analyse-pending-feedback": {"task": "feedback.analyse_pending", "schedule": 300.0},
+            "send-pending-rejection-emails": {"task": "reviews.send_pending_rejections", "schedule": 300.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )

@@ -4,7 +4,9 @@
 
 Placeholders in paths and form values are filled by the test: {support_item} (feedback routed to the Support
 team), {triage_item} (feedback no team has yet), {member_user} (the Support member's user id), {api_key} (an
-issued key's id), {customer} (a customer's email) and {who} (the principal making the request).
+issued key's id), {customer} (a customer's email), {held_review} (a review held by a content rule; the routes below
+approve, reject and reply to it in turn), {review_photo} (that review's photo file) and {who} (the principal making the
+request).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ("GET", "/app/inbox/{triage_item}", {}, (303, 404, 404, 200, 200)),
     ("GET", "/app/dashboard", {}, (303, 403, 403, 200, 200)),
     ("GET", "/app/reviews", {}, (303, 403, 403, 200, 200)),
+    ("GET", "/app/reviews?status=held", {}, (303, 403, 403, 200, 200)),
+    ("GET", "/app/reviews/photos/{review_photo}", {}, (303, 403, 403, 200, 200)),
+    ("POST", "/app/reviews/{held_review}/reply", {"reply": "Thank you, from {who}"}, (303, 403, 403, 303, 303)),
+    ("POST", "/app/reviews/{held_review}/approve", {}, (303, 403, 403, 303, 303)),
+    ("POST", "/app/reviews/{held_review}/reject", {"reason": "Rejected by {who}"}, (303, 403, 403, 303, 303)),
     ("GET", "/app/admin", {}, (303, 403, 403, 403, 303)),
     ("GET", "/app/admin/users", {}, (303, 403, 403, 403, 200)),
     (

@@ -12,7 +12,9 @@ from afterglow.settings import Settings
 from feedback.inbox import place_in_inbox
 from feedback.tables import InboxItem
 from surveys.services.answers import Answers, save_answers
+from tests.factories import photo_bytes
 from tests.unit.access_matrix import PRINCIPALS, ROUTES, markdown
+from tests.unit.review_fixtures import add_review
 from tests.unit.staff_fixtures import csrf_token, make_staff, sign_in
 from tests.unit.survey_fixtures import SEND_AT, invite
 
@@ -21,7 +23,8 @@ SIGN_IN_AS = {"member of the team": "sue", "member of another team": "leo", "man
 
 
 async def world(client: AsyncTestClient, api_headers: dict[str, str], settings: Settings) -> dict[str, str]:
-    """Staff of every role, one item for the Support team, one in triage, an API key and a customer."""
+    """Staff of every role, one item for the Support team, one in triage, an API key, a customer and a held review
+    with a photo."""
     ids = await make_staff()
     support = await invite(client, api_headers, settings, external_id="S-1", email="s@example.com", support_agent="Kim")
     order = await invite(client, api_headers, settings, external_id="O-1", email="o@example.com")
@@ -30,12 +33,18 @@ async def world(client: AsyncTestClient, api_headers: dict[str, str], settings: 
     items = {row["team"]: row["id"] for row in await InboxItem.select(InboxItem.id, InboxItem.team)}
     key_id, _ = await issue_api_key("matrix", None)
     support_team = next(team for team in items if team is not None)
+    photo = "0" * 32 + ".png"
+    settings.photo_folder.mkdir(parents=True, exist_ok=True)
+    (settings.photo_folder / photo).write_bytes(photo_bytes("PNG"))
+    held_review = await add_review(status="held", held_rule="email", text="mail me", photos=((photo, "image/png"),))
     return {
         "support_item": str(items[support_team]),
         "triage_item": str(items[None]),
         "member_user": str(ids["support"]),
         "api_key": str(key_id),
         "customer": "o@example.com",
+        "held_review": str(held_review),
+        "review_photo": photo,
     }
 
 

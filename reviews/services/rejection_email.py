@@ -1,0 +1,138 @@
+"""The email that tells a customer their review was not published, why, and where to change it. Sent once per
+rejection: the Message-ID is made of the review and the moment it was rejected, and the log is checked first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from afterglow import i18n
+from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.mail import build_message, send_smtp
+from afterglow.settings import Settings
+from afterglow.templating import render
+from reviews.tables import Review
+from surveys.services.emails import Rendered
+from surveys.services.links import survey_token
+from surveys.tables import SentEmail
+
+PURPOSE = "review-rejected"
+#: Nothing can be delivered under .invalid (RFC 2606): an erased customer keeps such a placeholder address.
+UNDELIVERABLE = ".invalid"
+
+
+def rejection_message_id(settings: Settings, review_id: int, moderated_at: datetime) -> str:
+    """Stable per rejection: a retried task finds it in the log; a later rejection (after an edit) gets its own."""
+    domain = urlparse(settings.base_url).hostname or "afterglow.localhost"
+    stamp = moderated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"<{PURPOSE}.{review_id}.{stamp}@{domain}>"
+
+
+async def rejected_review(review_id: int) -> dict[str, Any] | None:
+    """The review with what the email needs, while it is rejected; None otherwise (edited or approved since)."""
+    row = (
+        await Review.select(
+            Review.id,
+            Review.order_item,
+            Review.invitation,
+            Review.invitation.token.as_alias("invitation_token"),
+            Review.product_name,
+            Review.title,
+            Review.reject_reason,
+            Review.moderated_at,
+            Review.customer.email.as_alias("email"),
+            Review.customer.name.as_alias("name"),
+            Review.customer.locale.as_alias("locale"),
+        )
+        .where((Review.id == review_id) & (Review.status == "rejected"))
+        .first()
+    )
+    if row is None or row["moderated_at"] is None:
+        return None
+    return row
+
+
+def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) -> Rendered:
+    """Subject, text and HTML in the customer's language; the edit link only when the review came by invitation."""
+    language = i18n.language_for(review["locale"])
+    edit_url = ""
+    if review["invitation"] is not None and review["invitation_token"]:
+        signed = survey_token(settings, review["invitation_token"], now)
+        edit_url = f"{settings.base_url}/s/{signed}/items/{review['order_item']}"
+    context = {
+        "shop_name": settings.shop_name,
+        "name": review["name"],
+        "product": review["product_name"],
+        "title": review["title"],
+        "reason": review["reject_reason"],
+        "edit_url": edit_url,
+    }
+    subject = render("reviews/email/rejected_subject.txt", language, **context)
+    return Rendered(
+        to=review["email"],
+        subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
+        text=render("reviews/email/rejected.txt", language, **context),
+        html=render("reviews/email/rejected.html", language, **context),
+        headers={"Content-Language": language, "Auto-Submitted": "auto-generated"},
+    )
+
+
+async def send_rejection_email(review_id: int, now: datetime, settings: Settings) -> str:
+    """Send the rejection email unless this rejection's email went out already. Returns what happened:
+    "sent", "sent-before", "not-rejected" (edited or approved in the meantime) or "no-address" (erased)."""
+    review = await rejected_review(review_id)
+    if review is None:
+        return "not-rejected"
+    if review["email"].endswith(UNDELIVERABLE):
+        return "no-address"
+    mid = rejection_message_id(settings, review_id, review["moderated_at"])
+    if await SentEmail.exists().where(SentEmail.message_id == mid):
+        return "sent-before"
+    mail = render_rejection(review, now, settings)
+    if not settings.dev_outbox:
+        msg = build_message(
+            settings,
+            to=mail.to,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            message_id=mid,
+            headers=mail.headers,
+        )
+        await send_smtp(settings, msg)
+    try:
+        await SentEmail.insert(
+            SentEmail(
+                message_id=mid,
+                invitation=review["invitation"],
+                purpose=PURPOSE,
+                to=mail.to,
+                subject=mail.subject,
+                text=mail.text,
+                html=mail.html,
+                headers={"Message-ID": mid, **mail.headers},
+                sent_at=now,
+            )
+        )
+    except UNIQUE_VIOLATIONS:  # a twin run logged it first
+        return "sent-before"
+    return "sent"
+
+
+#: How far back the catch-up pass looks for a rejection whose email never went out.
+CATCH_UP = timedelta(days=7)
+
+
+async def unsent_rejections(now: datetime, settings: Settings) -> list[int]:
+    """Rejected reviews of the last week whose email is not in the log: queued while the broker was down, or
+    lost with a worker. The beat pass sends them, so a broker outage delays a rejection email but loses none."""
+    rows = await Review.select(Review.id, Review.moderated_at).where(
+        (Review.status == "rejected") & (Review.moderated_at >= now - CATCH_UP)
+    )
+    if not rows:
+        return []
+    wanted = {rejection_message_id(settings, row["id"], row["moderated_at"]): row["id"] for row in rows}
+    logged = await SentEmail.select(SentEmail.message_id).where(SentEmail.message_id.is_in(list(wanted)))
+    sent = {row["message_id"] for row in logged}
+    return sorted(review_id for mid, review_id in wanted.items() if mid not in sent)

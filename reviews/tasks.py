@@ -1,0 +1,62 @@
+"""Celery entry points for reviews: thin wrappers over the services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from kombu.exceptions import OperationalError
+
+from afterglow.celery_app import celery_app
+from afterglow.mail import MailNotSent
+from afterglow.settings import get_settings
+from reviews.services.rejection_email import send_rejection_email, unsent_rejections
+
+logger = logging.getLogger(__name__)
+
+
+def _now(now_iso: str | None) -> datetime:
+    return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+
+
+@celery_app.task(
+    name="reviews.send_rejection",
+    autoretry_for=(MailNotSent,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_rejection(review_id: int, now_iso: str | None = None) -> str:
+    """Email the customer why their review was not published. Safe to run twice: the second finds it sent."""
+    return asyncio.run(send_rejection_email(review_id, _now(now_iso), get_settings()))
+
+
+@celery_app.task(name="reviews.send_pending_rejections")
+def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
+    """Beat pass: send the rejection emails that were never queued or got lost. Safe to run twice."""
+    now, settings = _now(now_iso), get_settings()
+
+    async def catch_up() -> dict[str, int]:
+        outcomes: dict[str, int] = {}
+        for review_id in await unsent_rejections(now, settings):
+            outcome = await send_rejection_email(review_id, now, settings)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+    return asyncio.run(catch_up())
+
+
+async def queue_rejection_email(review_id: int, now: datetime) -> bool:
+    """Hand the rejection email to the worker; False when the broker cannot be reached (the rejection stands,
+    and the `reviews.send_pending_rejections` beat pass sends the email once the broker is back).
+
+    Publishing blocks, so it runs on a thread; that thread is also where an eager Celery (the unit tests) runs
+    the task, with an event loop of its own."""
+    try:
+        await asyncio.to_thread(send_rejection.delay, review_id, now.isoformat())
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not queue the rejection email of review %s (broker unreachable: %s)", review_id, exc)
+        return False
+    return True
