@@ -34,6 +34,7 @@ test-integration: setup
 
 bench: setup
 	$(BIN)/python -m bench.survey_page
+	$(BIN)/python -m bench.reviews_widget
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup

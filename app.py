@@ -23,9 +23,11 @@ from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import now, security_headers
 from feedback.controllers import DashboardController, InboxController
+from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
+from reviews.controllers.widget import ReviewWidgetController
 from reviews.services.collect import reviewable_items
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SurveyController,
         UnsubscribeController,
         ReviewPhotoController,
+        ProductsApiController,
+        ReviewWidgetController,
         ItemReviewController,
         Router(
             path="/",
