@@ -46,7 +46,7 @@ def _forms(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
 
 def _messages(catalog: Catalog) -> dict[Any, tuple[str, ...]]:
     """(msgid, context) → translated forms, without the header entry."""
-    return {(m.id, m.context): _forms(m.string) for m in catalog if m.id}
+    return {(m.id if isinstance(m.id, str) else tuple(m.id), m.context): _forms(m.string) for m in catalog if m.id}
 
 
 def test_shipped_languages_cover_the_template() -> None:

@@ -341,7 +341,7 @@ async def test_a_vote_without_javascript_goes_back_to_the_widget(client: AsyncTe
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == f"/widget/products/KETTLE-1?voted={review}&lang=de#review-{review}"
     assert again.headers["location"] == f"/widget/products/KETTLE-1?voted={review}&again=1&lang=de#review-{review}"
-    assert shown.status_code == 200 and "Helpful (1)" in shown.text and "Thanks for your feedback!" in shown.text
+    assert shown.status_code == 200 and "Hilfreich (1)" in shown.text and "Danke für Ihr Feedback!" in shown.text
     assert await helpful_count(review) == 1
 
 
