@@ -82,7 +82,9 @@ async def test_a_review_with_a_photo_is_published_and_a_rejection_is_emailed_by_
     assert edit_link
     with time_machine.travel(SEND_AT + timedelta(hours=3), tick=True):
         edited = await client.post(
-            edit_link.group(1), data={"rating": "2", "title": "Leaks", "text": "It leaks at the seam."}
+            edit_link.group(1),
+            data={"rating": "2", "title": "Leaks", "text": "It leaks at the seam."},
+            files=[("photos", ("", b"", "application/octet-stream"))],  # the form's empty file input
         )
         assert edited.status_code == 200  # the redirect to the item page, followed
     rating = await client.get("/api/v1/products/SKU-1/rating")
