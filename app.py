@@ -28,7 +28,7 @@ from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
-from reviews.services.collect import reviewable_items
+from reviews.services.collect import item_reviews
 from shop.controllers import OrdersController, health
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "now": Provide(now, sync_to_thread=False),
-            "item_reviews": Provide(lambda: reviewable_items, sync_to_thread=False),
+            "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         plugins=[HTMXPlugin()],

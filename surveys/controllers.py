@@ -32,9 +32,9 @@ from surveys.services.links import LinkExpired, LinkInvalid
 from surveys.tasks import announce_response
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-#: The delivered items the survey page offers for review, with the customer's reviews (invitation id → items).
-#: Provided by app.py from the reviews app, which builds on surveys: surveys never imports it.
-ItemReviews = NamedDependency[Callable[[int], Awaitable[list[Any]]]]
+#: The delivered items the survey page offers for review, with the customer's reviews: (survey kind, the order's
+#: items) → items. Provided by app.py from the reviews app, which builds on surveys: surveys never imports it.
+ItemReviews = NamedDependency[Callable[[str, list[dict[str, Any]]], Awaitable[list[Any]]]]
 
 
 def link_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
@@ -81,7 +81,7 @@ async def survey_page(
         survey=view,
         error=error,
         preselected=preselected or {},
-        review_items=await item_reviews(view.invitation_id),
+        review_items=await item_reviews(view.kind, view.items),
     )
 
 
@@ -154,7 +154,7 @@ class SurveyController(Controller):
         self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
     ) -> Template:
         view = await open_survey((await invitation_for_link(signed, now, settings)).id)
-        items = await item_reviews(view.invitation_id)
+        items = await item_reviews(view.kind, view.items)
         return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=items)
 
 
