@@ -11,18 +11,22 @@ does ~300-450 req/s at 1-4 connections). So httpx measures httpx, not the server
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlencode
 
 import httpx
@@ -409,3 +413,58 @@ def load(port: int, calls: Sequence[Call], **options: object) -> LoadResult:
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
         return asyncio.run(generate_load(port, calls, **options))  # type: ignore[arg-type]
     return uvloop.run(generate_load(port, calls, **options))  # type: ignore[arg-type]
+
+
+# What every bench script shares: its command line, its log, its phases, and the environment it seeds in.
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr: stdout carries only the final JSON line."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def use_app_env(env: Mapping[str, str]) -> None:
+    """Point this process at the database the served app uses, so seeding writes where the server reads."""
+    for name in [k for k in os.environ if k.startswith(APP_ENV_PREFIXES)]:
+        del os.environ[name]
+    os.environ.update({k: v for k, v in env.items() if k.startswith(APP_ENV_PREFIXES)})
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # piccolo_conf and app live at the repository root
+
+
+def phase(name: str, port: int, calls: Sequence[Call], args: argparse.Namespace) -> LoadResult:
+    """One measured load phase with the command line's concurrency, length, warm-up and client."""
+    result = load(
+        port, calls, concurrency=args.concurrency, seconds=args.seconds, warmup=args.warmup, client=args.client
+    )
+    log(f"{name}: {json.dumps(result.summary())}")
+    return result
+
+
+def bench_parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The options every bench takes; a script adds its own."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured length of each phase (default 5)")
+    parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator (see above)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="serve from this PostgreSQL database (dropped and recreated) instead of SQLite",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
+    return parser
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
+
+
+def run_bench(
+    parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], dict[str, object]], argv: list[str] | None
+) -> None:
+    """Parse, run, and end with the one JSON line of figures."""
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    print(json.dumps(run(args)), flush=True)

@@ -16,30 +16,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import random
 import shutil
-import signal
-import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from afterglow.db import recreate_postgres_database
 from bench.harness import (
-    APP_ENV_PREFIXES,
-    ROOT,
     Call,
-    LoadResult,
     afterglow_env,
+    bench_parser,
     clean_env,
     free_port,
-    load,
+    log,
+    phase,
+    run_bench,
     run_python,
+    use_app_env,
 )
 from bench.harness import serve as serve_app
 
@@ -64,10 +60,6 @@ SENTENCES = [
     "Good value for the price.",
     "Bought it as a gift and they love it.",
 ]
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _text(rng: random.Random) -> str:
@@ -194,20 +186,8 @@ async def _seed(count: int) -> int:
 
 def seed(env: dict[str, str], count: int) -> int:
     """Create the reviews in this process, against the same database the server will use."""
-    for name in [k for k in os.environ if k.startswith(APP_ENV_PREFIXES)]:
-        del os.environ[name]
-    os.environ.update({k: v for k, v in env.items() if k.startswith(APP_ENV_PREFIXES)})
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # piccolo_conf and app live at the repository root
+    use_app_env(env)
     return asyncio.run(_seed(count))
-
-
-def _phase(name: str, port: int, calls: list[Call], args: argparse.Namespace) -> LoadResult:
-    result = load(
-        port, calls, concurrency=args.concurrency, seconds=args.seconds, warmup=args.warmup, client=args.client
-    )
-    _log(f"{name}: {json.dumps(result.summary())}")
-    return result
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -227,20 +207,20 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             asyncio.run(recreate_postgres_database(args.database_url))
         run_python("-m", "afterglow.cli", "migrate", env=env)
         written = seed(env, args.reviews)
-        _log(f"{written} reviews ({args.reviews} published of {SKU}) in {data_dir}")
+        log(f"{written} reviews ({args.reviews} published of {SKU}) in {data_dir}")
         common = {"access_log": False, "workers": 1, "loop": "auto"}
         with serve_app(
             "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **common
         ) as app:
-            widget = _phase("widget page", app.port, [Call("GET", f"/widget/products/{SKU}")], args)
-            rating = _phase("rating api", app.port, [Call("GET", f"/api/v1/products/{SKU}/rating")], args)
+            widget = phase("widget page", app.port, [Call("GET", f"/widget/products/{SKU}")], args)
+            rating = phase("rating api", app.port, [Call("GET", f"/api/v1/products/{SKU}/rating")], args)
             with serve_app(
                 "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **common
             ) as bare_server:
-                bare = _phase("bare route", bare_server.port, [Call("GET", "/")], args)
+                bare = phase("bare route", bare_server.port, [Call("GET", "/")], args)
     finally:
         if args.keep:
-            _log(f"kept {data_dir}")
+            log(f"kept {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     return {
@@ -260,26 +240,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.reviews_widget", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured length of each phase (default 5)")
-    parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
+    parser = bench_parser("reviews_widget", __doc__ or "")
     parser.add_argument("--reviews", type=int, default=10_000, help="published reviews of the measured product")
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
-    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator (see harness)")
-    parser.add_argument(
-        "--database-url",
-        default="",
-        help="serve from this PostgreSQL database (dropped and recreated) instead of SQLite",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop)
-    print(json.dumps(run(args)), flush=True)
+    run_bench(parser, run, argv)
 
 
 if __name__ == "__main__":

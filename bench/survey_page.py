@@ -16,35 +16,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import signal
-import sys
 import tempfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 from afterglow.db import recreate_postgres_database
 from bench.harness import (
-    APP_ENV_PREFIXES,
-    ROOT,
     Call,
-    LoadResult,
     afterglow_env,
+    bench_parser,
     clean_env,
     free_port,
-    load,
+    log,
+    phase,
+    run_bench,
     run_python,
+    use_app_env,
 )
 from bench.harness import serve as serve_app
 
 SHOP_TIMEZONE = "Europe/Berlin"
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def send_moment() -> datetime:
@@ -87,7 +80,7 @@ async def _seed(count: int, moment: datetime) -> list[str]:
         event = msgspec.json.decode(json.dumps({"type": "delivered", "at": delivered.isoformat()}), type=EventIn)
         await record_event(f"B-{i:05d}", event)
     report = await run_dispatch(moment + timedelta(minutes=5), queue=False)
-    _log(f"dispatch: {json.dumps(report, default=str)}")
+    log(f"dispatch: {json.dumps(report, default=str)}")
     # Mark every invitation opened, so that the page phase measures the same thing whatever its throughput:
     # repeat views (a first view also writes `opened_at`; how many of those a phase sees would depend on its rps).
     await Invitation.update({Invitation.opened_at: moment + timedelta(hours=1)}).where(Invitation.status == "sent")
@@ -98,20 +91,8 @@ async def _seed(count: int, moment: datetime) -> list[str]:
 
 def seed(env: dict[str, str], count: int) -> list[str]:
     """Create the invitations in this process, against the same database the server will use."""
-    for name in [k for k in os.environ if k.startswith(APP_ENV_PREFIXES)]:
-        del os.environ[name]
-    os.environ.update({k: v for k, v in env.items() if k.startswith(APP_ENV_PREFIXES)})
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # piccolo_conf and app live at the repository root
+    use_app_env(env)
     return asyncio.run(_seed(count, send_moment()))
-
-
-def _phase(name: str, port: int, calls: list[Call], args: argparse.Namespace) -> LoadResult:
-    result = load(
-        port, calls, concurrency=args.concurrency, seconds=args.seconds, warmup=args.warmup, client=args.client
-    )
-    _log(f"{name}: {json.dumps(result.summary())}")
-    return result
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -135,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         paths = seed(env, args.invitations)
         if len(paths) != args.invitations:
             raise RuntimeError(f"expected {args.invitations} sent invitations, found {len(paths)}")
-        _log(f"{len(paths)} invitations in {data_dir}")
+        log(f"{len(paths)} invitations in {data_dir}")
         pages = [Call("GET", path) for path in paths]
         answers = [
             Call.form(f"{path}/answer", {"csat": 4} if i % 2 == 0 else {"nps": 9}) for i, path in enumerate(paths)
@@ -144,15 +125,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         with serve_app(
             "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **common
         ) as app:
-            page = _phase("survey page", app.port, pages, args)
+            page = phase("survey page", app.port, pages, args)
             with serve_app(
                 "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **common
             ) as bare_server:
-                bare = _phase("bare route", bare_server.port, [Call("GET", "/")], args)
-            submit = _phase("answer save", app.port, answers, args)
+                bare = phase("bare route", bare_server.port, [Call("GET", "/")], args)
+            submit = phase("answer save", app.port, answers, args)
     finally:
         if args.keep:
-            _log(f"kept {data_dir}")
+            log(f"kept {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     return {
@@ -170,26 +151,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.survey_page", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured length of each phase (default 5)")
-    parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
+    parser = bench_parser("survey_page", __doc__ or "")
     parser.add_argument("--invitations", type=int, default=200, help="survey links to spread load over")
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
-    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator (see harness)")
-    parser.add_argument(
-        "--database-url",
-        default="",
-        help="serve from this PostgreSQL database (dropped and recreated) instead of SQLite",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop)
-    print(json.dumps(run(args)), flush=True)
+    run_bench(parser, run, argv)
 
 
 if __name__ == "__main__":
