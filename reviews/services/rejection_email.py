@@ -8,12 +8,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from afterglow import i18n
-from afterglow.db import UNIQUE_VIOLATIONS
-from afterglow.mail import build_message, send_smtp
 from afterglow.settings import Settings
 from afterglow.templating import render
 from reviews.tables import Review
-from surveys.services.emails import Rendered
+from surveys.services.emails import Rendered, deliver
 from surveys.services.links import survey_token
 from surveys.tables import SentEmail
 
@@ -90,33 +88,8 @@ async def send_rejection_email(review_id: int, now: datetime, settings: Settings
     if await SentEmail.exists().where(SentEmail.message_id == mid):
         return "sent-before"
     mail = render_rejection(review, now, settings)
-    if not settings.dev_outbox:
-        msg = build_message(
-            settings,
-            to=mail.to,
-            subject=mail.subject,
-            text=mail.text,
-            html=mail.html,
-            message_id=mid,
-            headers=mail.headers,
-        )
-        await send_smtp(settings, msg)
-    try:
-        await SentEmail.insert(
-            SentEmail(
-                message_id=mid,
-                invitation=review["invitation"],
-                purpose=PURPOSE,
-                to=mail.to,
-                subject=mail.subject,
-                text=mail.text,
-                html=mail.html,
-                headers={"Message-ID": mid, **mail.headers},
-                sent_at=now,
-            )
-        )
-    except UNIQUE_VIOLATIONS:  # a twin run logged it first
-        return "sent-before"
+    if not await deliver(mail, mid, PURPOSE, review["invitation"], now, settings):
+        return "sent-before"  # a twin run logged it first
     return "sent"
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import urlparse
 
 from afterglow import i18n
+from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.mail import build_message, send_smtp
 from afterglow.settings import Settings
 from afterglow.templating import render
@@ -70,6 +71,14 @@ async def send_once(invitation_id: int, purpose: str, token: str, now: datetime,
     if await SentEmail.exists().where(SentEmail.message_id == mid):
         return False
     mail = await render_invitation(invitation_id, purpose, now, settings)
+    return await deliver(mail, mid, purpose, invitation_id, now, settings)
+
+
+async def deliver(
+    mail: Rendered, mid: str, purpose: str, invitation_id: int | None, now: datetime, settings: Settings
+) -> bool:
+    """Hand the email to SMTP (in the embedded default, keep it for the dev outbox) and log it under its
+    Message-ID. False when a twin run logged the same Message-ID first. MailNotSent when SMTP refuses."""
     if not settings.dev_outbox:
         msg = build_message(
             settings,
@@ -81,19 +90,22 @@ async def send_once(invitation_id: int, purpose: str, token: str, now: datetime,
             headers=mail.headers,
         )
         await send_smtp(settings, msg)
-    await SentEmail.insert(
-        SentEmail(
-            message_id=mid,
-            invitation=invitation_id,
-            purpose=purpose,
-            to=mail.to,
-            subject=mail.subject,
-            text=mail.text,
-            html=mail.html,
-            headers={"Message-ID": mid, **mail.headers},
-            sent_at=now,
+    try:
+        await SentEmail.insert(
+            SentEmail(
+                message_id=mid,
+                invitation=invitation_id,
+                purpose=purpose,
+                to=mail.to,
+                subject=mail.subject,
+                text=mail.text,
+                html=mail.html,
+                headers={"Message-ID": mid, **mail.headers},
+                sent_at=now,
+            )
         )
-    )
+    except UNIQUE_VIOLATIONS:
+        return False
     return True
 
 
