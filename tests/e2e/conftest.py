@@ -137,3 +137,35 @@ def send_moment(now: datetime | None = None) -> datetime:
     zone = ZoneInfo(SHOP_TIMEZONE)
     day = (now or datetime.now(UTC)).astimezone(zone).date() - timedelta(days=1)
     return datetime.combine(day, time(10, 0), tzinfo=zone)
+
+
+# Staff accounts in the running app, one per role (created once per session).
+LAPTOP = {"viewport": {"width": 1280, "height": 800}}
+STAFF_PASSWORD = "e2e-password-123"
+# username, role, team, the nav links it should see, a page it must be refused
+ROLES = [
+    ("e2e-admin", "admin", None, {"Inbox", "Dashboard", "Reviews", "Admin"}, None),
+    ("e2e-manager", "manager", None, {"Inbox", "Dashboard", "Reviews"}, "/app/admin"),
+    ("e2e-member", "member", "Support", {"Inbox"}, "/app/dashboard"),
+]
+
+
+@pytest.fixture(scope="session")
+def staff_users(live_app: LiveApp) -> None:
+    for username, role, team, _, _ in ROLES:
+        args = [
+            "-m",
+            "afterglow.cli",
+            "createuser",
+            "--username",
+            username,
+            "--email",
+            f"{username}@shop.example",
+            "--role",
+            role,
+            "--password",
+            STAFF_PASSWORD,
+        ]
+        if team:
+            args += ["--team", team]
+        run_python(*args, env=live_app.env)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveApp
+from bench.harness import run_python
+from tests.e2e.conftest import LAPTOP, STAFF_PASSWORD, LiveApp
 from tests.e2e.test_survey_in_browser import PHONE, TIMEOUT_MS, invite, watch
 from tests.factories import photo_bytes
 
@@ -74,3 +75,50 @@ def test_phone_writes_a_review_with_a_photo_and_sees_it_in_the_widget(
         context.close()
 
     assert stored_reviews(live_app, "SKU-1") == [(4, title, "published", 1, 1)]
+
+
+def test_a_manager_rejects_a_held_review_and_the_customer_is_emailed(
+    live_app: LiveApp, browser: Any, artifacts: Path, staff_users: None
+) -> None:
+    from playwright.sync_api import expect
+
+    text = invite(live_app, "E2E-REVIEW-2", "otto.e2e@example.com")
+    item_link = re.search(r"Write a review: (\S+)", text).group(1)  # type: ignore[union-attr]
+    phone = browser.new_context(**PHONE)
+    laptop = browser.new_context(**LAPTOP)
+    for context in (phone, laptop):
+        context.set_default_timeout(TIMEOUT_MS)
+    try:
+        customer = phone.new_page()
+        customer.goto(item_link)
+        customer.locator("label[for^='rating-'][for$='-1']").tap()
+        customer.get_by_label("Your review (optional)").fill("Rubbish. Write to me at otto@example.com")
+        with customer.expect_response(is_review_post):
+            customer.get_by_role("button", name="Publish review").tap()
+        expect(customer.get_by_role("status")).to_contain_text("once we have checked it")
+
+        staff = laptop.new_page()
+        problems = watch(staff)
+        staff.goto(f"{live_app.base_url}/login")
+        staff.fill("#username", "e2e-manager")
+        staff.fill("#password", STAFF_PASSWORD)
+        staff.click("button[type=submit]")
+        staff.wait_for_url(f"{live_app.base_url}/app/inbox")
+        staff.goto(f"{live_app.base_url}/app/reviews")
+        card = staff.locator("article.review-card", has_text="otto@example.com")
+        expect(card).to_contain_text("Held:")
+        staff.screenshot(path=str(artifacts / "moderation-held-1280.png"), full_page=True)
+        card.get_by_text("Reject…").click()
+        card.get_by_label("Your words (added after a common reason)").fill("Please leave out your email address.")
+        card.get_by_role("button", name="Reject and email the customer").click()
+        expect(staff.locator("article.review-card.decided")).to_contain_text("Rejected")
+        staff.screenshot(path=str(artifacts / "moderation-rejected-1280.png"), full_page=True)
+        assert problems == []
+    finally:
+        phone.close()
+        laptop.close()
+
+    # This app runs without a worker, so the queued email waits; the beat pass sends what is still unsent.
+    run_python("-c", "from reviews.tasks import send_pending_rejections as p; print(p())", env=live_app.env)
+    [mail] = [m for m in live_app.outbox() if m["purpose"] == "review-rejected" and m["to"] == "otto.e2e@example.com"]
+    assert "Please leave out your email address." in mail["text"]

@@ -7,40 +7,10 @@ from typing import Any
 
 import pytest
 
-from bench.harness import run_python
-from tests.e2e.conftest import LiveApp
+from tests.e2e.conftest import LAPTOP, ROLES, LiveApp
+from tests.e2e.conftest import STAFF_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.browser
-
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
-PASSWORD = "e2e-password-123"
-# username, role, team, the nav links it should see, a page it must be refused
-ROLES = [
-    ("e2e-admin", "admin", None, {"Inbox", "Dashboard", "Reviews", "Admin"}, None),
-    ("e2e-manager", "manager", None, {"Inbox", "Dashboard", "Reviews"}, "/app/admin"),
-    ("e2e-member", "member", "Support", {"Inbox"}, "/app/dashboard"),
-]
-
-
-@pytest.fixture(scope="module")
-def staff_users(live_app: LiveApp) -> None:
-    for username, role, team, _, _ in ROLES:
-        args = [
-            "-m",
-            "afterglow.cli",
-            "createuser",
-            "--username",
-            username,
-            "--email",
-            f"{username}@shop.example",
-            "--role",
-            role,
-            "--password",
-            PASSWORD,
-        ]
-        if team:
-            args += ["--team", team]
-        run_python(*args, env=live_app.env)
 
 
 @pytest.mark.parametrize(("username", "role", "team", "nav", "refused"), ROLES, ids=[r[1] for r in ROLES])
