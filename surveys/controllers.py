@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from afterglow.ratelimit import LINK_LIMITS, too_many_requests_page
 from afterglow.web import AppSettings, Now, error_page, page
 from surveys.services.answers import (
     InvalidAnswer,
+    ItemSection,
     SurveyView,
     UnknownInvitation,
     invitation_for_link,
@@ -32,9 +32,8 @@ from surveys.services.links import LinkExpired, LinkInvalid
 from surveys.tasks import announce_response
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-#: The delivered items the survey page offers for review, with the customer's reviews: (survey kind, the order's
-#: items) → items. Provided by app.py from the reviews app, which builds on surveys: surveys never imports it.
-ItemReviews = NamedDependency[Callable[[str, list[dict[str, Any]]], Awaitable[list[Any]]]]
+#: The delivered items the survey page offers for review, with the customer's reviews (see `ItemSection`).
+ItemReviews = NamedDependency[ItemSection]
 
 
 def link_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
@@ -65,10 +64,9 @@ def _score(value: str | None, low: int, high: int) -> int | None:
     return score if score is not None and low <= score <= high else None
 
 
-async def survey_page(
+def survey_page(
     signed: FromPath[str],
     view: SurveyView,
-    item_reviews: ItemReviews,
     *,
     error: InvalidAnswer | None = None,
     preselected: dict[str, int] | None = None,
@@ -81,7 +79,7 @@ async def survey_page(
         survey=view,
         error=error,
         preselected=preselected or {},
-        review_items=await item_reviews(view.kind, view.items),
+        review_items=view.item_reviews,
     )
 
 
@@ -105,7 +103,7 @@ class SurveyController(Controller):
     ) -> Template:
         """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
         in a browser (htmx), so a mail scanner that follows every link stores nothing."""
-        view = await open_survey((await invitation_for_link(signed, now, settings)).id, now)
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id, now, item_reviews)
         preselected = {
             name: score
             for name, score in (("nps", _score(nps, 0, 10)), ("csat", _score(csat, 1, 5)))
@@ -113,7 +111,7 @@ class SurveyController(Controller):
         }
         for name, score in preselected.items():
             setattr(view, name, score)
-        return await survey_page(signed, view, item_reviews, preselected=preselected)
+        return survey_page(signed, view, preselected=preselected)
 
     @post("/", name="surveys:submit", status_code=303)
     async def submit(
@@ -124,7 +122,7 @@ class SurveyController(Controller):
         try:
             answers = parse_answers(data, linked.language)
         except InvalidAnswer as exc:
-            view = await open_survey(linked.id)
+            view = await open_survey(linked.id, item_reviews=item_reviews)
             # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
             for name, low, high in (("csat", 1, 5), ("nps", 0, 10)):
@@ -132,7 +130,7 @@ class SurveyController(Controller):
                 score = _score(raw, low, high) if isinstance(raw, str) else None
                 if score is not None:
                     setattr(view, name, score)
-            return await survey_page(signed, view, item_reviews, error=exc)
+            return survey_page(signed, view, error=exc)
         await _save(linked.id, answers, linked.language, now)
         return Redirect(path=f"/s/{signed}/thanks", status_code=303)
 
@@ -153,9 +151,10 @@ class SurveyController(Controller):
     async def thanks(
         self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
     ) -> Template:
-        view = await open_survey((await invitation_for_link(signed, now, settings)).id)
-        items = await item_reviews(view.kind, view.items)
-        return page("surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=items)
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id, item_reviews=item_reviews)
+        return page(
+            "surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=view.item_reviews
+        )
 
 
 async def _save(invitation_id: int, answers: Any, language: str, now: Now) -> None:

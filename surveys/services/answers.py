@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,9 @@ from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response
 
 COMMENT_MAX = 5000
+#: What another app adds to the survey page for the order's items: (survey kind, items) → what the page shows.
+#: The reviews app provides it through app.py; surveys never imports reviews.
+ItemSection = Callable[[str, list[dict[str, Any]]], Awaitable[list[Any]]]
 
 
 class UnknownInvitation(LookupError):
@@ -53,6 +57,8 @@ class SurveyView:
     nps: int | None = None
     comment: str = ""
     answered: bool = False
+    #: The delivered items offered for review, with the customer's reviews (see `ItemSection`).
+    item_reviews: list[Any] = field(default_factory=list)
 
 
 def parse_answers(form: dict[str, Any], language: str) -> Answers:
@@ -97,9 +103,12 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
     return Linked(int(row["id"]), i18n.language_for(row["customer.locale"]))
 
 
-async def open_survey(invitation_id: int, now: datetime | None = None) -> SurveyView:
-    """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever)."""
-    # One connection for the three reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
+async def open_survey(
+    invitation_id: int, now: datetime | None = None, item_reviews: ItemSection | None = None
+) -> SurveyView:
+    """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever). Given
+    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`, read on the same connection."""
+    # One connection for all reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
     async with Invitation._meta.db.transaction():
         found = await invitation_with_items(invitation_id)
         if found is None:
@@ -110,6 +119,7 @@ async def open_survey(invitation_id: int, now: datetime | None = None) -> Survey
             .where(Response.invitation == invitation_id)
             .first()
         )
+        extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
     if now is not None and inv["opened_at"] is None:
         await Invitation.update({Invitation.opened_at: now}).where(
             (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
@@ -125,6 +135,7 @@ async def open_survey(invitation_id: int, now: datetime | None = None) -> Survey
         items=items,
         answered=inv["answered_at"] is not None,
     )
+    view.item_reviews = extra
     if response:
         view.csat, view.nps, view.comment = response["csat"], response["nps"], response["comment"]
     return view
