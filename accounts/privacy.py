@@ -14,6 +14,7 @@ from piccolo.columns import Column
 
 from afterglow.settings import get_settings
 from feedback.tables import CommentAnalysis, InboxItem
+from reviews.services.photos import remove_photo_file
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderEvent, OrderItem
 from surveys.tables import Invitation, Response, SentEmail
@@ -156,9 +157,9 @@ async def erase_customer(email: str, now: datetime) -> dict[str, int]:
     ]
     async with Customer._meta.db.transaction():
         counts = await _erase(customer, now)
-    folder = get_settings().photo_folder
+    settings = get_settings()
     for name in photos:  # after the commit: a rolled-back erasure keeps its files
-        (folder / name).unlink(missing_ok=True)
+        remove_photo_file(name, settings)
     return counts
 
 

@@ -14,7 +14,7 @@ from litestar.response import File, Redirect, Template
 
 from afterglow.ratelimit import LINK_LIMITS
 from afterglow.web import AppSettings, Now, error_page, page
-from reviews.controllers.media import photo_file
+from reviews.controllers.media import Size, photo_file
 from reviews.services.collect import (
     InvalidReview,
     ItemReview,
@@ -111,7 +111,13 @@ class ItemReviewController(Controller):
 
     @get("/{item_id:int}/photos/{file:str}", name="reviews:own-photo")
     async def own_photo(
-        self, signed: FromPath[str], item_id: FromPath[int], file: FromPath[str], now: Now, settings: AppSettings
+        self,
+        signed: FromPath[str],
+        item_id: FromPath[int],
+        file: FromPath[str],
+        now: Now,
+        settings: AppSettings,
+        size: FromQuery[Size] = "full",
     ) -> File:
         """The author sees their photos whatever the moderation state."""
         linked = await invitation_for_link(signed, now, settings)
@@ -119,4 +125,4 @@ class ItemReviewController(Controller):
         row = await any_photo(file, item.review_id) if item.review_id is not None else None
         if row is None:
             raise NotFoundException("photo not found")
-        return photo_file(row, settings, cache="private, max-age=3600")
+        return photo_file(row, settings, cache="private, max-age=3600", size=size)

@@ -18,7 +18,7 @@ from litestar.response import File, Redirect, Template
 from accounts.auth import require_roles
 from accounts.services import Staff
 from afterglow.web import AppSettings, Now, error_page
-from reviews.controllers.media import photo_file
+from reviews.controllers.media import Size, photo_file
 from reviews.services import moderation
 from reviews.services.moderation import InvalidModeration, NotModeratable, UnknownReview
 from reviews.services.photos import any_photo
@@ -102,12 +102,12 @@ class ReviewsController(Controller):
         )
 
     @get("/photos/{file:str}", name="reviews:staff-photo")
-    async def photo(self, file: FromPath[str], settings: AppSettings) -> File:
+    async def photo(self, file: FromPath[str], settings: AppSettings, size: FromQuery[Size] = "full") -> File:
         """Any review's photo, whatever its state: moderators must see what they decide on."""
         row = await any_photo(file)
         if row is None:
             raise NotFoundException("photo not found")
-        return photo_file(row, settings, cache="private, max-age=3600")
+        return photo_file(row, settings, cache="private, max-age=3600", size=size)
 
     @post("/{review_id:int}/approve", name="reviews:staff-approve", status_code=303)
     async def approve(

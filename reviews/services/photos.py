@@ -17,6 +17,8 @@ from reviews.tables import ReviewPhoto
 MAX_PHOTOS = 3
 #: Larger photos are scaled down to this many pixels on their longer side.
 MAX_SIDE = 2000
+#: Lists show thumbnails of at most this many pixels on their longer side (sharp on a phone at ~120 CSS px).
+THUMBNAIL_SIDE = 480
 #: Refused before decoding: a small file can claim a huge canvas ("decompression bomb").
 MAX_PIXELS = 50_000_000
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -38,6 +40,7 @@ class CheckedPhoto:
     extension: str
     width: int
     height: int
+    thumbnail: bytes = b""
 
 
 def check_photo(data: bytes, settings: Settings, file_name: str = "") -> CheckedPhoto:
@@ -64,14 +67,21 @@ def check_photo(data: bytes, settings: Settings, file_name: str = "") -> Checked
         raise PhotoRejected("broken", file_name) from None
     content_type, extension = FORMATS[image.format]
     clean = _without_metadata(image, image.format)
+    small = clean.copy()
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    data, thumbnail = _encode(clean, image.format), _encode(small, image.format)
+    return CheckedPhoto(data, content_type, extension, clean.width, clean.height, thumbnail)
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
     out = io.BytesIO()
-    if image.format == "JPEG":
-        clean.save(out, "JPEG", quality=85, optimize=True)
-    elif image.format == "PNG":
-        clean.save(out, "PNG", optimize=True)
+    if fmt == "JPEG":
+        image.save(out, "JPEG", quality=85, optimize=True)
+    elif fmt == "PNG":
+        image.save(out, "PNG", optimize=True)
     else:
-        clean.save(out, "WEBP", quality=85)
-    return CheckedPhoto(out.getvalue(), content_type, extension, clean.width, clean.height)
+        image.save(out, "WEBP", quality=85)
+    return out.getvalue()
 
 
 def _without_metadata(image: Image.Image, fmt: str) -> Image.Image:
@@ -88,18 +98,27 @@ def _without_metadata(image: Image.Image, fmt: str) -> Image.Image:
 
 
 def store_photo(photo: CheckedPhoto, settings: Settings) -> str:
-    """Write the photo under a fresh random name (readers cannot guess others'); returns the file name."""
+    """Write the photo (and its thumbnail) under a fresh random name, which readers cannot guess; returns it."""
     folder = settings.photo_folder
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{photo.extension}"
-    partial = folder / f".{name}.part"
-    partial.write_bytes(photo.data)
-    os.replace(partial, folder / name)
+    for target, data in ((thumbnail_name(name), photo.thumbnail), (name, photo.data)):
+        if data:
+            partial = folder / f".{target}.part"
+            partial.write_bytes(data)
+            os.replace(partial, folder / target)
     return name
 
 
+def thumbnail_name(file_name: str) -> str:
+    """`<hex>.jpg` → `<hex>.thumb.jpg`."""
+    stem, _, extension = file_name.rpartition(".")
+    return f"{stem}.thumb.{extension}"
+
+
 def remove_photo_file(file_name: str, settings: Settings) -> None:
-    (settings.photo_folder / file_name).unlink(missing_ok=True)
+    for name in (file_name, thumbnail_name(file_name)):
+        (settings.photo_folder / name).unlink(missing_ok=True)
 
 
 async def published_photo(file_name: str) -> dict[str, Any] | None:

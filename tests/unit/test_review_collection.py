@@ -251,6 +251,10 @@ async def test_a_photo_with_gps_is_stored_without_it_and_served_with_its_type(
     assert public.headers["content-type"] == "image/jpeg"
     assert public.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert public.headers["x-content-type-options"] == "nosniff"
+    small = await client.get(f"/media/reviews/{photo['file_name']}?size=thumb")
+    assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(small.content)).size == (64, 48)  # already small: the thumbnail keeps its size
+    assert (await client.get(f"/media/reviews/{photo['file_name']}?size=huge")).status_code == 400
     assert photo["file_name"] in response.text  # the author sees a thumbnail to keep or remove
 
 

@@ -475,7 +475,7 @@ async def test_staff_see_the_photos_of_held_reviews_which_the_public_cannot(
     await add_review(title="Look", status="held", held_rule="link", photos=((name, "image/jpeg"),))
 
     page = (await client.get("/app/reviews")).text
-    assert f'src="/app/reviews/photos/{name}"' in page
+    assert f'src="/app/reviews/photos/{name}?size=thumb"' in page
     photo = await client.get(f"/app/reviews/photos/{name}")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert photo.headers["cache-control"] == "private, max-age=3600"

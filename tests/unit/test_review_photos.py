@@ -9,7 +9,15 @@ import pytest
 from PIL import ExifTags, Image
 
 from afterglow.settings import Settings
-from reviews.services.photos import MAX_SIDE, PhotoRejected, check_photo, store_photo
+from reviews.services.photos import (
+    MAX_SIDE,
+    THUMBNAIL_SIDE,
+    PhotoRejected,
+    check_photo,
+    remove_photo_file,
+    store_photo,
+    thumbnail_name,
+)
 from tests.factories import photo_bytes
 
 
@@ -46,6 +54,18 @@ def test_the_camera_rotation_is_applied_before_exif_is_dropped(settings: Setting
 def test_large_photos_are_scaled_down(settings: Settings) -> None:
     checked = check_photo(photo_bytes(size=(4000, 1000)), settings)
     assert (checked.width, checked.height) == (MAX_SIDE, 500)
+
+
+def test_a_thumbnail_is_made_without_metadata_and_removed_with_the_photo(settings: Settings) -> None:
+    checked = check_photo(photo_bytes(size=(1600, 1200), gps=True), settings)
+    thumbnail = Image.open(io.BytesIO(checked.thumbnail))
+    assert thumbnail.size == (THUMBNAIL_SIDE, 360) and thumbnail.format == "JPEG"
+    assert len(thumbnail.getexif()) == 0
+    name = store_photo(checked, settings)
+    assert (settings.photo_folder / thumbnail_name(name)).read_bytes() == checked.thumbnail
+    remove_photo_file(name, settings)
+    assert not (settings.photo_folder / name).exists()
+    assert not (settings.photo_folder / thumbnail_name(name)).exists()
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,10 @@ async def test_photos_are_thumbnails_linking_to_the_full_photo(client: AsyncTest
 
     html = (await client.get("/widget/products/SKU-1")).text
 
-    assert re.search(r'<a href="/media/reviews/a1.jpg"[^>]*><img src="/media/reviews/a1.jpg"[^>]*loading="lazy"', html)
+    thumbnail_in_link = (
+        r'<a href="/media/reviews/a1.jpg"[^>]*><img src="/media/reviews/a1.jpg\?size=thumb"[^>]*loading="lazy"'
+    )
+    assert re.search(thumbnail_in_link, html)
 
 
 async def test_the_shops_reply_is_shown_under_the_review(client: AsyncTestClient, settings: Settings) -> None:
