@@ -35,6 +35,7 @@ test-integration: setup
 bench: setup
 	$(BIN)/python -m bench.survey_page
 	$(BIN)/python -m bench.reviews_widget
+	$(BIN)/python -m bench.sentiment_eval
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup

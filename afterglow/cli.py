@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -185,6 +186,55 @@ def import_orders_command(path: Path) -> None:
     )
     if report.errors:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+def analyse(source: TextIO) -> None:
+    """Tag comments from JSON lines ({"text", "score"?, "scale"?, "language"?}; FILE or - for stdin), one JSON line
+    out per line in; bad lines are named on stderr (exit code 1) and the rest still run."""
+    from feedback.analysis import analyse as analyse_text
+    from feedback.analysis import as_json
+
+    bad = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            text, options = _analysis_input(line)
+            result = analyse_text(text, **options)
+        except ValueError as exc:
+            bad += 1
+            console.print(f"[red]line {number}[/red]: {exc}", markup=True, highlight=False)
+            continue
+        click.echo(json.dumps(as_json(result), ensure_ascii=False))
+    if bad:
+        sys.exit(1)
+
+
+def _analysis_input(line: str) -> tuple[str, dict[str, Any]]:
+    """One JSON line as `analyse` arguments; ValueError (json's included) says what is wrong."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc})") from exc
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object")
+    text = item.get("text")
+    if not isinstance(text, str):
+        raise ValueError('"text" must be a string')
+    score, scale, language = item.get("score"), item.get("scale"), item.get("language")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int)):
+        raise ValueError('"score" must be a whole number')
+    if scale is not None and not (
+        isinstance(scale, list)
+        and len(scale) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in scale)
+    ):
+        raise ValueError('"scale" must be two whole numbers, e.g. [0, 10]')
+    if language is not None and not isinstance(language, str):
+        raise ValueError('"language" must be a string')
+    return text, {"score": score, "scale": tuple(scale) if scale else None, "language": language or None}
 
 
 @main.command()

@@ -1,0 +1,48 @@
+"""What an analysis returns, and its JSON shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Aspect:
+    phrase: str
+    topic: str | None
+    polarity: float
+
+
+@dataclass(frozen=True)
+class SentenceSentiment:
+    text: str
+    polarity: float
+    subjectivity: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    language: str  # "en", "de", another ISO code, or "" when unknown
+    polarity: float | None  # None when no lexicon for the language or no opinion words
+    subjectivity: float | None
+    label: str  # "positive" | "neutral" | "negative" | "mixed" | "" (no text and no score)
+    label_source: str  # "text+score" | "text" | "score" | "" (no label)
+    flagged: bool  # score and text contradict each other strongly: a human should look
+    sentences: tuple[SentenceSentiment, ...]
+    aspects: tuple[Aspect, ...]
+    topics: tuple[str, ...]  # distinct topic names, in order of first mention
+
+
+def as_json(a: Analysis) -> dict[str, Any]:
+    """The analysis as plain JSON-ready values."""
+    return {
+        "language": a.language,
+        "polarity": a.polarity,
+        "subjectivity": a.subjectivity,
+        "label": a.label,
+        "topics": list(a.topics),
+        "label_source": a.label_source,
+        "flagged": a.flagged,
+        "aspects": [{"phrase": x.phrase, "topic": x.topic, "polarity": x.polarity} for x in a.aspects],
+        "sentences": [{"text": s.text, "polarity": s.polarity, "subjectivity": s.subjectivity} for s in a.sentences],
+    }
