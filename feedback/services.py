@@ -1,47 +1,41 @@
-"""Sentiment of a free-text comment (TextBlob's lexicon analyser, which needs no downloaded corpora)."""
+"""What a free-text comment says: language, sentiment and label (feedback.analysis, no downloaded corpora)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from textblob import TextBlob
-
+from feedback.analysis import analyse
 from feedback.inbox import place_in_inbox
 from feedback.tables import CommentAnalysis
 from surveys.tables import Response
 
 
-def sentiment_label(polarity: float | None) -> str:
-    """TextBlob's exact 0.0 means "found no opinion words", which is not the same as neutral."""
-    if polarity is None or polarity == 0.0:
-        return "unknown"
-    if polarity >= 0.1:
-        return "positive"
-    if polarity <= -0.1:
-        return "negative"
-    return "neutral"
-
-
 async def analyse_response(response_id: int) -> str:
-    """Store the comment's polarity and label; English only until per-language analysis lands."""
-    row = await Response.select(Response.comment, Response.locale).where(Response.id == response_id).first()
+    """Store the comment's language, polarity and label (text and score together); returns the label.
+
+    The customer's CSAT is the score when given (1–5), else their NPS (0–10). A language without a lexicon
+    gets its label from the score alone."""
+    row = (
+        await Response.select(Response.comment, Response.locale, Response.csat, Response.nps)
+        .where(Response.id == response_id)
+        .first()
+    )
     if row is None:
         return "missing"
     text = row["comment"].strip()
-    english = row["locale"].startswith("en")
-    polarity = subjectivity = None
-    if text and english:
-        sentiment = TextBlob(text).sentiment
-        polarity, subjectivity = (
-            float(sentiment.polarity),
-            float(sentiment.subjectivity),
-        )
+    if row["csat"] is not None:
+        score, scale = row["csat"], (1, 5)
+    elif row["nps"] is not None:
+        score, scale = row["nps"], (0, 10)
+    else:
+        score, scale = None, None
+    found = analyse(text, score=score, scale=scale, language=row["locale"]) if text else None
     values = {
         CommentAnalysis.analysed_at: datetime.now(UTC),
-        CommentAnalysis.language: row["locale"][:8],
-        CommentAnalysis.polarity: polarity,
-        CommentAnalysis.subjectivity: subjectivity,
-        CommentAnalysis.label: sentiment_label(polarity) if text else "",
+        CommentAnalysis.language: (found.language if found else row["locale"])[:8],
+        CommentAnalysis.polarity: found.polarity if found else None,
+        CommentAnalysis.subjectivity: found.subjectivity if found else None,
+        CommentAnalysis.label: found.label if found else "",
     }
     updated = (
         await CommentAnalysis.update(values)
@@ -53,7 +47,7 @@ async def analyse_response(response_id: int) -> str:
             CommentAnalysis(response=response_id, **{c._meta.name: v for c, v in values.items()})
         )
     await place_in_inbox(response_id)
-    return sentiment_label(polarity)
+    return found.label if found else ""
 
 
 async def analyse_pending(now: datetime | None = None, limit: int = 1000) -> int:
