@@ -9,6 +9,9 @@ and labels every review twice:
   with the English lexicon on German text too, as a naive user would do it. This is the baseline.
 - `combined`: `feedback.analysis.analyse(text, score=stars, scale=(1, 5), language=language).label`.
 
+It also reports `stars_accuracy`: the stars alone (1–2 negative, 3 neutral, 4–5 positive). The people who
+labelled the set read the stars too, so this shows how much of the combined label's agreement the text adds.
+
 Reports accuracy, macro-F1 over the four labels and per-language accuracy; confusion matrices go to stderr. If
 `feedback.analysis` cannot be imported, says so on stderr and reports the combined figures as null. Nothing here
 downloads data: `.sentiment` needs no NLTK corpora. The last line on stdout is one JSON object; `ratio` is combined
@@ -69,6 +72,11 @@ def textblob_label(review: Review) -> str:
     if polarity < -POLARITY_THRESHOLD:
         return "negative"
     return "neutral"
+
+
+def stars_label(review: Review) -> str:
+    """What the stars alone say; a reader's label takes them into account, so this is the bar the text must clear."""
+    return "negative" if review.stars <= 2 else "neutral" if review.stars == 3 else "positive"
 
 
 def combined_labeller() -> Labeller | None:
@@ -146,6 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     by_language = Counter(review.language for review in reviews)
     log(f"{len(reviews)} labelled reviews from {args.data} ({dict(by_language)})")
     baseline = evaluate("plain TextBlob", reviews, textblob_label)
+    stars = evaluate("stars alone", reviews, stars_label)
     labeller = combined_labeller()
     combined = evaluate("combined (feedback.analysis)", reviews, labeller) if labeller else {}
     ratio = combined["accuracy"] / baseline["accuracy"] if combined and baseline["accuracy"] else None
@@ -156,6 +165,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "combined_accuracy": rounded(combined.get("accuracy")),
         "textblob_macro_f1": rounded(baseline["macro_f1"]),
         "combined_macro_f1": rounded(combined.get("macro_f1")),
+        "stars_accuracy": rounded(stars["accuracy"]),
+        "stars_macro_f1": rounded(stars["macro_f1"]),
         "en_textblob_accuracy": rounded(baseline["en_accuracy"]),
         "de_textblob_accuracy": rounded(baseline["de_accuracy"]),
         "en_combined_accuracy": rounded(combined.get("en_accuracy")),
