@@ -30,6 +30,12 @@ def stored_reviews(app: LiveApp, sku: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+def assert_image_loaded(page: Any, image: Any) -> None:
+    """The image decodes in the browser (lazy images load once scrolled into view; this waits until they have)."""
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+
+
 def test_phone_writes_a_review_with_a_photo_and_sees_it_in_the_widget(
     live_app: LiveApp, browser: Any, artifacts: Path
 ) -> None:
@@ -60,7 +66,7 @@ def test_phone_writes_a_review_with_a_photo_and_sees_it_in_the_widget(
         card = page.locator("section.review-item").first
         expect(card.get_by_role("status")).to_contain_text("Your review is published")
         expect(card.locator(".photos img")).to_have_count(1)
-        assert card.locator(".photos img").evaluate("img => img.complete && img.naturalWidth") > 0
+        assert_image_loaded(page, card.locator(".photos img"))
         page.screenshot(path=artifacts / "review-390x844.png", full_page=True)
 
         page.goto(f"{live_app.base_url}/widget/products/SKU-1")
@@ -68,7 +74,7 @@ def test_phone_writes_a_review_with_a_photo_and_sees_it_in_the_widget(
         expect(page.get_by_text("Verified buyer").first).to_be_visible()
         photo = page.locator("img[src^='/media/reviews/']").first
         expect(photo).to_be_visible()
-        assert photo.evaluate("img => img.complete && img.naturalWidth") > 0
+        assert_image_loaded(page, photo)
         page.screenshot(path=artifacts / "widget-390x844.png", full_page=True)
         assert problems == []
     finally:
