@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -455,6 +456,49 @@ def bench_parser(name: str, description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
     return parser
+
+
+#: How the benches serve an app: one worker, no access log, so the figures measure the app and not the logging.
+SERVER_OPTIONS: dict[str, object] = {"access_log": False, "workers": 1, "loop": "auto"}
+
+
+@contextlib.contextmanager
+def bench_folder(args: argparse.Namespace) -> Iterator[Path]:
+    """A fresh data folder for one run, removed afterwards unless `--keep`."""
+    data_dir = Path(tempfile.mkdtemp(prefix="afterglow-bench-"))
+    try:
+        yield data_dir
+    finally:
+        if args.keep:
+            log(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def migrated_app_env(args: argparse.Namespace, data_dir: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of an app served on `port` from `data_dir` (or `--database-url`, recreated), migrated."""
+    env = afterglow_env(
+        data_dir,
+        f"http://127.0.0.1:{port}",
+        api_key="bench-api-key",
+        secret_key="bench-secret",
+        **settings,
+        **({"database_url": args.database_url} if args.database_url else {}),
+    )
+    if args.database_url:
+        from afterglow.db import recreate_postgres_database
+
+        asyncio.run(recreate_postgres_database(args.database_url))
+    run_python("-m", "afterglow.cli", "migrate", env=env)
+    return env
+
+
+def bare_phase(args: argparse.Namespace, data_dir: Path) -> LoadResult:
+    """The baseline every bench measures in the same run: a bare Litestar route returning a constant."""
+    with serve(
+        "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **SERVER_OPTIONS
+    ) as bare_server:
+        return phase("bare route", bare_server.port, [Call("GET", "/")], args)
 
 
 def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -17,24 +17,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
-import tempfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from afterglow.db import recreate_postgres_database
 from bench.harness import (
+    SERVER_OPTIONS,
     Call,
-    afterglow_env,
+    bare_phase,
+    bench_folder,
     bench_parser,
-    clean_env,
     free_port,
     log,
+    migrated_app_env,
     phase,
     run_bench,
-    run_python,
     use_app_env,
 )
 from bench.harness import serve as serve_app
@@ -191,38 +188,18 @@ def seed(env: dict[str, str], count: int) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    data_dir = Path(tempfile.mkdtemp(prefix="afterglow-bench-"))
-    try:
+    with bench_folder(args) as data_dir:
         port = free_port()
-        env = afterglow_env(
-            data_dir,
-            f"http://127.0.0.1:{port}",
-            api_key="bench-api-key",
-            secret_key="bench-secret",
-            # The load comes from one address at many times a real reader's rate: measure the page, not the limiter.
-            rate_public_per_address="0",
-            **({"database_url": args.database_url} if args.database_url else {}),
-        )
-        if args.database_url:
-            asyncio.run(recreate_postgres_database(args.database_url))
-        run_python("-m", "afterglow.cli", "migrate", env=env)
+        # The load comes from one address at many times a real reader's rate: measure the page, not the limiter.
+        env = migrated_app_env(args, data_dir, port, rate_public_per_address="0")
         written = seed(env, args.reviews)
         log(f"{written} reviews ({args.reviews} published of {SKU}) in {data_dir}")
-        common = {"access_log": False, "workers": 1, "loop": "auto"}
         with serve_app(
-            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **common
+            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **SERVER_OPTIONS
         ) as app:
             widget = phase("widget page", app.port, [Call("GET", f"/widget/products/{SKU}")], args)
             rating = phase("rating api", app.port, [Call("GET", f"/api/v1/products/{SKU}/rating")], args)
-            with serve_app(
-                "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **common
-            ) as bare_server:
-                bare = phase("bare route", bare_server.port, [Call("GET", "/")], args)
-    finally:
-        if args.keep:
-            log(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            bare = bare_phase(args, data_dir)
     return {
         "bench": "reviews_widget",
         "database": "postgres" if args.database_url else "sqlite",

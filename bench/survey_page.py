@@ -16,23 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import tempfile
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from afterglow.db import recreate_postgres_database
 from bench.harness import (
+    SERVER_OPTIONS,
     Call,
-    afterglow_env,
+    bare_phase,
+    bench_folder,
     bench_parser,
-    clean_env,
     free_port,
     log,
+    migrated_app_env,
     phase,
     run_bench,
-    run_python,
     use_app_env,
 )
 from bench.harness import serve as serve_app
@@ -96,23 +93,17 @@ def seed(env: dict[str, str], count: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    data_dir = Path(tempfile.mkdtemp(prefix="afterglow-bench-"))
-    try:
+    with bench_folder(args) as data_dir:
         port = free_port()
-        env = afterglow_env(
+        env = migrated_app_env(
+            args,
             data_dir,
-            f"http://127.0.0.1:{port}",
-            api_key="bench-api-key",
-            secret_key="bench-secret",
+            port,
             shop_timezone=SHOP_TIMEZONE,
             # The load comes from one address at many times a real customer's rate: measure the page, not the limiter.
             rate_link_per_link="0",
             rate_link_per_address="0",
-            **({"database_url": args.database_url} if args.database_url else {}),
         )
-        if args.database_url:
-            asyncio.run(recreate_postgres_database(args.database_url))
-        run_python("-m", "afterglow.cli", "migrate", env=env)
         paths = seed(env, args.invitations)
         if len(paths) != args.invitations:
             raise RuntimeError(f"expected {args.invitations} sent invitations, found {len(paths)}")
@@ -121,21 +112,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         answers = [
             Call.form(f"{path}/answer", {"csat": 4} if i % 2 == 0 else {"nps": 9}) for i, path in enumerate(paths)
         ]
-        common = {"access_log": False, "workers": 1, "loop": "auto"}
         with serve_app(
-            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **common
+            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **SERVER_OPTIONS
         ) as app:
             page = phase("survey page", app.port, pages, args)
-            with serve_app(
-                "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **common
-            ) as bare_server:
-                bare = phase("bare route", bare_server.port, [Call("GET", "/")], args)
+            bare = bare_phase(args, data_dir)
             submit = phase("answer save", app.port, answers, args)
-    finally:
-        if args.keep:
-            log(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "bench": "survey_page",
         "database": "postgres" if args.database_url else "sqlite",
