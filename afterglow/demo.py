@@ -134,7 +134,7 @@ async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
         if rng.random() < 0.7:
             stars, title, text = rng.choice(REVIEWS.get(lang, REVIEWS["en"]))
             photos = [_demo_photo(rng, settings)] if rng.random() < 0.25 else []
-            await save_review(invitation_id, item.id, ReviewInput(stars, title, text), photos, at, settings, lang)
+            await save_review(invitation_id, item, ReviewInput(stars, title, text), photos, at, settings, lang)
     return 1
 
 

@@ -98,7 +98,7 @@ class ItemReviewController(Controller):
             given = parse_review(data, linked.language)
             uploads = [(f.filename, await f.read()) for f in _uploads(data)]
             photos = check_photos(uploads, settings, linked.language)
-            item = await save_review(linked.id, item_id, given, photos, now, settings, linked.language)
+            item = await save_review(linked.id, item, given, photos, now, settings, linked.language)
         except InvalidReview as exc:
             raw_rating = str(data.get("rating") or "")
             item.rating = int(raw_rating) if raw_rating in {"1", "2", "3", "4", "5"} else item.rating

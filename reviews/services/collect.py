@@ -172,7 +172,7 @@ async def reviewable_item(invitation_id: int, item_id: int) -> ItemReview:
 
 async def save_review(
     invitation_id: int,
-    item_id: int,
+    item: ItemReview,
     given: ReviewInput,
     photos: list[CheckedPhoto],
     now: datetime,
@@ -182,9 +182,8 @@ async def save_review(
     """Create or update the customer's review of one item, verified by the invitation it came through.
 
     The content rules decide again on every save whether it publishes now or waits for a moderator.
-    An edit clears an earlier rejection (the customer has answered it); the shop's reply stays."""
-    item = await reviewable_item(invitation_id, item_id)
-    item_id = item.id
+    An edit clears an earlier rejection (the customer has answered it); the shop's reply stays.
+    `item` is the invitation's item as `reviewable_item` just read it."""
     kept = [p for p in item.photos if p["file_name"] not in given.remove_photos]
     if len(kept) + len(photos) > MAX_PHOTOS:
         raise InvalidReview(
@@ -225,7 +224,7 @@ async def save_review(
                 created_at=now,
             )
         )
-    return await reviewable_item(invitation_id, item_id)
+    return await reviewable_item(invitation_id, item.id)
 
 
 async def _insert(invitation_id: int, item_id: int, values: dict[Any, Any], now: datetime) -> int:
