@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from celery import Celery
 
+from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
+
+#: Sending an email: SMTP failures retry with exponential backoff and jitter, for about half an hour in all.
+MAIL_RETRY: dict[str, object] = {
+    "autoretry_for": (MailNotSent,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def task_now(now_iso: str | None) -> datetime:
+    """A task's moment: the one it was given (operators and tests pick it), else the clock."""
+    return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:

@@ -4,39 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from kombu.exceptions import OperationalError
 
-from afterglow.celery_app import celery_app
-from afterglow.mail import MailNotSent
+from afterglow.celery_app import MAIL_RETRY, celery_app, task_now
 from afterglow.settings import get_settings
 from reviews.services.rejection_email import send_rejection_email, unsent_rejections
 
 logger = logging.getLogger(__name__)
 
 
-def _now(now_iso: str | None) -> datetime:
-    return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
-
-
 @celery_app.task(
     name="reviews.send_rejection",
-    autoretry_for=(MailNotSent,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
+    **MAIL_RETRY,
 )
 def send_rejection(review_id: int, now_iso: str | None = None) -> str:
     """Email the customer why their review was not published. Safe to run twice: the second finds it sent."""
-    return asyncio.run(send_rejection_email(review_id, _now(now_iso), get_settings()))
+    return asyncio.run(send_rejection_email(review_id, task_now(now_iso), get_settings()))
 
 
 @celery_app.task(name="reviews.send_pending_rejections")
 def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass: send the rejection emails that were never queued or got lost. Safe to run twice."""
-    now, settings = _now(now_iso), get_settings()
+    now, settings = task_now(now_iso), get_settings()
 
     async def catch_up() -> dict[str, int]:
         outcomes: dict[str, int] = {}

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from kombu.exceptions import OperationalError
 
-from afterglow.celery_app import celery_app
-from afterglow.mail import MailNotSent
+from afterglow.celery_app import MAIL_RETRY, celery_app, task_now
 from afterglow.settings import get_settings
 from surveys.services.dispatch import dispatch_due, send_claimed
 
 logger = logging.getLogger(__name__)
-
-
-def _now(now_iso: str | None) -> datetime:
-    return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
 
 
 @celery_app.task(name="surveys.dispatch")
@@ -27,21 +21,17 @@ def dispatch(now_iso: str | None = None) -> dict[str, object]:
     def enqueue(invitation_id: int, purpose: str) -> None:
         send.delay(invitation_id, purpose, now_iso)
 
-    report = asyncio.run(dispatch_due(_now(now_iso), get_settings(), enqueue))
+    report = asyncio.run(dispatch_due(task_now(now_iso), get_settings(), enqueue))
     return report.as_dict()
 
 
 @celery_app.task(
     name="surveys.send",
-    autoretry_for=(MailNotSent,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
+    **MAIL_RETRY,
 )
 def send(invitation_id: int, purpose: str, now_iso: str | None = None) -> str:
     """Send one claimed invitation or reminder. Safe to run twice: the second finds it sent."""
-    return asyncio.run(send_claimed(invitation_id, purpose, _now(now_iso), get_settings()))
+    return asyncio.run(send_claimed(invitation_id, purpose, task_now(now_iso), get_settings()))
 
 
 def announce_response(response_id: int) -> None:
