@@ -13,7 +13,7 @@ from typing import Any
 from piccolo.columns import Column
 
 from afterglow.settings import get_settings
-from feedback.tables import CommentAnalysis, InboxItem
+from feedback.tables import FeedbackItem, FeedbackTopic, InboxItem, Suggestion, ThreadEntry
 from reviews.services.photos import remove_photo_file
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderEvent, OrderItem
@@ -98,6 +98,7 @@ async def export_customer(email: str) -> dict[str, Any]:
     invitation_columns = Invitation.all_columns(exclude=[Invitation.token])
     sent_email_columns = SentEmail.all_columns(exclude=[SentEmail.headers])
     emails = await SentEmail.select(*sent_email_columns).where(_mail_to(customer["email"], held["invitations"]))
+    feedback = await _feedback_of(customer)
     return _plain(
         {
             "customer": customer,
@@ -107,18 +108,40 @@ async def export_customer(email: str) -> dict[str, Any]:
             ),
             "responses": await _select(where=Response.id, values=held["responses"], order=Response.id),
             "sent_emails": sorted(emails, key=lambda mail: mail["id"]),
-            "comment_analyses": await _select(
-                where=CommentAnalysis.response, values=held["responses"], order=CommentAnalysis.id
+            "feedback": await _select(
+                *FeedbackItem.all_columns(exclude=[FeedbackItem.thread_token]),
+                where=FeedbackItem.id,
+                values=feedback,
+                order=FeedbackItem.id,
+            ),
+            "feedback_topics": await _select(
+                FeedbackTopic.feedback,
+                FeedbackTopic.topic,
+                FeedbackTopic.phrase,
+                FeedbackTopic.polarity,
+                where=FeedbackTopic.feedback,
+                values=feedback,
+                order=FeedbackTopic.id,
             ),
             "inbox_items": await _select(
                 InboxItem.id,
-                InboxItem.response,
+                InboxItem.feedback,
                 InboxItem.team.name.as_alias("team"),
+                InboxItem.status,
                 InboxItem.created_at,
-                where=InboxItem.response,
-                values=held["responses"],
+                where=InboxItem.feedback,
+                values=feedback,
                 order=InboxItem.id,
             ),
+            # Staff's internal notes are the shop's working papers, not the customer's data.
+            "conversation": await ThreadEntry.select(
+                ThreadEntry.feedback, ThreadEntry.kind, ThreadEntry.author_name, ThreadEntry.body, ThreadEntry.at
+            )
+            .where(ThreadEntry.feedback.is_in(feedback or [-1]) & (ThreadEntry.kind.is_in(["reply", "customer"])))
+            .order_by(ThreadEntry.id),
+            "suggestions": await Suggestion.select()
+            .where(Suggestion.email == customer["email"])
+            .order_by(Suggestion.id),
             "reviews": await Review.select().where(Review.customer == customer["id"]).order_by(Review.id),
             "review_photos": await ReviewPhoto.select(
                 ReviewPhoto.review, ReviewPhoto.file_name, ReviewPhoto.content_type, ReviewPhoto.created_at
@@ -135,11 +158,20 @@ def _mail_to(email: str, invitation_ids: list[int]) -> Any:
     return (SentEmail.invitation.is_in(invitation_ids) | to_them) if invitation_ids else to_them
 
 
+async def _feedback_of(customer: dict[str, Any]) -> list[int]:
+    """Feedback items of the customer, and of suggestions they left with their address."""
+    theirs = (FeedbackItem.customer == customer["id"]) | (
+        (FeedbackItem.source == "suggestion") & (FeedbackItem.email == customer["email"])
+    )
+    return [row["id"] for row in await FeedbackItem.select(FeedbackItem.id).where(theirs)]
+
+
 ERASURE_COUNTS = (
     "customer",
     "comments_cleared",
     "sent_emails_deleted",
-    "comment_analyses_deleted",
+    "feedback_cleared",
+    "suggestions_cleared",
     "reviews_cleared",
     "review_photos_deleted",
     "invitations_stopped",
@@ -175,10 +207,29 @@ async def _erase(customer: dict[str, Any], now: datetime) -> dict[str, int]:
         await SentEmail.delete().where(SentEmail.id.is_in(mails))
     counts["sent_emails_deleted"] = len(mails)
 
-    analyses = await _ids(CommentAnalysis.response, held["responses"])
-    if analyses:
-        await CommentAnalysis.delete().where(CommentAnalysis.id.is_in(analyses))
-    counts["comment_analyses_deleted"] = len(analyses)
+    # Feedback keeps its scores, label and topics (numbers for the trends); the words and the person go.
+    feedback = await _feedback_of(customer)
+    if feedback:
+        worded = FeedbackItem.id.is_in(feedback) & (
+            (FeedbackItem.text != "") | (FeedbackItem.title != "") | (FeedbackItem.email != "")
+        )
+        counts["feedback_cleared"] = await FeedbackItem.count().where(worded)
+        await FeedbackItem.update(
+            {
+                FeedbackItem.text: "",
+                FeedbackItem.title: "",
+                FeedbackItem.email: "",
+                FeedbackItem.name: "",
+                FeedbackItem.sentences: [],
+                FeedbackItem.aspects: [],
+                FeedbackItem.updated_at: now,
+            }
+        ).where(worded)
+        await FeedbackTopic.update({FeedbackTopic.phrase: ""}).where(FeedbackTopic.feedback.is_in(feedback))
+        await ThreadEntry.update({ThreadEntry.body: ""}).where(ThreadEntry.feedback.is_in(feedback))
+    suggested = Suggestion.email == customer["email"]
+    counts["suggestions_cleared"] = await Suggestion.count().where(suggested)
+    await Suggestion.update({Suggestion.text: "", Suggestion.email: "", Suggestion.name: ""}).where(suggested)
 
     if held["responses"]:
         written = Response.id.is_in(held["responses"]) & (Response.comment != "")

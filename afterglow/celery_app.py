@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 #: Sending an email: SMTP failures retry with exponential backoff and jitter, for about half an hour in all.
 MAIL_RETRY: dict[str, object] = {
@@ -22,6 +26,15 @@ MAIL_RETRY: dict[str, object] = {
 def task_now(now_iso: str | None) -> datetime:
     """A task's moment: the one it was given (operators and tests pick it), else the clock."""
     return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+
+
+def announce_feedback(source: str, source_id: int) -> None:
+    """Tell feedback intake that a survey response, review or suggestion was saved. Sent by task name, so the
+    sources never import feedback. A broker outage loses nothing: intake's beat pass picks up what it missed."""
+    try:
+        celery_app.send_task("feedback.ingest", args=[source, source_id], retry=False)
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not announce %s %s to feedback intake (broker unreachable: %s)", source, source_id, exc)
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
@@ -56,7 +69,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
         beat_schedule={
             "dispatch-invitations": {"task": "surveys.dispatch", "schedule": 60.0},
-            "analyse-pending-feedback": {"task": "feedback.analyse_pending", "schedule": 300.0},
+            "ingest-pending-feedback": {"task": "feedback.ingest_pending", "schedule": 300.0},
             "send-pending-rejection-emails": {"task": "reviews.send_pending_rejections", "schedule": 300.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from afterglow.settings import Settings, get_settings
@@ -113,9 +113,9 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
             if rng.random() < (0.55 if purpose == "invitation" else 0.3):
                 answered += await _answer(invitation_id, moment + timedelta(hours=rng.randint(1, 30)), rng)
         moment += timedelta(hours=3)
-    from feedback.services import analyse_pending
+    from feedback.services.intake import ingest_pending
 
-    analysed = await analyse_pending(now)
+    analysed = len(await ingest_pending(now, limit=100_000))
     return {"orders": orders, "invitations": await Invitation.count(), "answered": answered, "analysed": analysed}
 
 
@@ -170,6 +170,50 @@ async def seed_staff() -> None:
         user_id = await create_staff(username, DEMO_PASSWORD, role, email=f"{username}@demo.localhost")
         for team in teams:
             await add_member(slugify(team), user_id)
+    await seed_rules()
+
+
+async def seed_rules() -> None:
+    """Routing rules a shop typically starts with (admins change them at /app/admin/routing)."""
+    from accounts.services import team_id
+    from feedback.policy import Rule
+    from feedback.services.rules import create_rule
+
+    support, logistics, product = [await team_id(slug) for slug in ("support", "logistics", "product")]
+    rules = [
+        Rule(0, "Support contacts → Support", kind="support", teams=(support,), sla_hours=48),
+        Rule(
+            0,
+            "Detractors (NPS 0–6) → Support, reply within 24 h",
+            kind="nps",
+            score_max=6,
+            teams=(support,),
+            priority="urgent",
+            sla_hours=24,
+            continue_after=True,
+        ),
+        Rule(
+            0,
+            "Reviews of 1–2 stars about quality → Product",
+            kind="review",
+            score_max=2,
+            topics=frozenset({"product quality"}),
+            teams=(product,),
+            priority="high",
+            sla_hours=72,
+        ),
+        Rule(
+            0,
+            "Unhappy about delivery or packaging → Logistics",
+            labels=frozenset({"negative", "mixed"}),
+            topics=frozenset({"delivery", "packaging"}),
+            teams=(logistics,),
+            sla_hours=72,
+        ),
+        Rule(0, "Happy customers: no follow-up", labels=frozenset({"positive"}), archive=True),
+    ]
+    for rule in rules:
+        await create_rule(rule, None, datetime.now(UTC))
 
 
 async def seed_if_empty(now: datetime) -> bool:

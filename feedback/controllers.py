@@ -13,7 +13,7 @@ from accounts.auth import require_roles
 from accounts.services import Staff
 from afterglow.web import page
 from feedback.dashboard import headline
-from feedback.inbox import visible_item, visible_items
+from feedback.services.inbox import visible_item, visible_items
 
 StaffRequest = Request[Staff, Any, Any]
 

@@ -8,6 +8,11 @@ APP_CONFIG = AppConfig(
     app_name="feedback",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=table_finder(modules=["feedback.tables"], exclude_imported=True),
-    migration_dependencies=["shop.piccolo_app", "surveys.piccolo_app", "accounts.piccolo_app"],
+    migration_dependencies=[
+        "piccolo.apps.user.piccolo_app",
+        "shop.piccolo_app",
+        "surveys.piccolo_app",
+        "accounts.piccolo_app",
+    ],
     commands=[],
 )

@@ -1,20 +1,24 @@
-"""Celery entry points for understanding feedback."""
+"""Celery entry points for feedback: intake (tag and route), and the beat pass that catches up on lost work."""
 
 from __future__ import annotations
 
 import asyncio
 
-from afterglow.celery_app import celery_app
-from feedback.services import analyse_pending, analyse_response
+from afterglow.celery_app import celery_app, task_now
+from feedback.services.intake import Ingested, ingest, ingest_pending
 
 
-@celery_app.task(name="feedback.analyse_response")
-def analyse(response_id: int) -> str:
-    """Tag one response's comment; re-running it gives the same result."""
-    return asyncio.run(analyse_response(response_id))
+def _report(result: Ingested) -> dict[str, object]:
+    return {"feedback": result.feedback_id, "tagged": result.tagged, "new_inbox_items": result.new_inbox_items}
 
 
-@celery_app.task(name="feedback.analyse_pending")
-def pending() -> int:
-    """Analyse every comment that has no analysis yet or changed since (beat, every five minutes)."""
-    return asyncio.run(analyse_pending())
+@celery_app.task(name="feedback.ingest")
+def ingest_source(source: str, source_id: int, now_iso: str | None = None) -> dict[str, object]:
+    """Copy, tag and route one piece of feedback after its source was saved. Safe to run twice."""
+    return _report(asyncio.run(ingest(source, source_id, task_now(now_iso))))
+
+
+@celery_app.task(name="feedback.ingest_pending")
+def pending(now_iso: str | None = None) -> int:
+    """Beat pass (every five minutes): everything saved whose announcement never arrived, or changed since."""
+    return len(asyncio.run(ingest_pending(task_now(now_iso))))

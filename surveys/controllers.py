@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import LINK_LIMITS, too_many_requests_page
 from afterglow.web import AppSettings, Now, error_page, page
 from surveys.services.answers import (
@@ -29,7 +31,6 @@ from surveys.services.answers import (
 )
 from surveys.services.emails import outbox
 from surveys.services.links import LinkExpired, LinkInvalid
-from surveys.tasks import announce_response
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: The delivered items the survey page offers for review, with the customer's reviews (see `ItemSection`).
@@ -159,8 +160,7 @@ class SurveyController(Controller):
 
 async def _save(invitation_id: int, answers: Any, language: str, now: Now) -> None:
     response_id = await save_answers(invitation_id, answers, language, now)
-    if answers.comment:
-        announce_response(response_id)
+    await asyncio.to_thread(announce_feedback, "survey", response_id)
 
 
 class UnsubscribeController(Controller):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -12,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Redirect, Template
 
+from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import LINK_LIMITS
 from afterglow.web import AppSettings, Now, error_page, page
 from reviews.controllers.media import Size, photo_file
@@ -104,6 +106,8 @@ class ItemReviewController(Controller):
             item.rating = int(raw_rating) if raw_rating in {"1", "2", "3", "4", "5"} else item.rating
             item.title, item.text = str(data.get("title") or ""), str(data.get("text") or "")
             return item_card(signed, item, linked.language, whole_page=whole_page, error=exc)
+        if item.review_id is not None:
+            await asyncio.to_thread(announce_feedback, "review", item.review_id)
         if whole_page:
             path = request.app.route_reverse("reviews:item", signed=signed, item_id=item_id)
             return Redirect(path=f"{path}?saved=1", status_code=303)

@@ -12,7 +12,7 @@ import time_machine
 from litestar.testing import AsyncTestClient
 
 from afterglow.settings import Settings
-from feedback.tables import CommentAnalysis
+from feedback.tables import FeedbackItem
 from surveys.services.dispatch import dispatch_due
 from surveys.tables import Invitation, Response, SentEmail
 from surveys.tasks import dispatch, send
@@ -77,9 +77,11 @@ async def test_delivered_order_is_asked_at_the_right_local_hour_and_answered(
         assert await Response.count() == 1
 
     # Feedback analysis ran in a worker after the answer was saved.
-    await wait_for_async(lambda: CommentAnalysis.exists(), what="comment analysis")
-    analysis = await CommentAnalysis.select().first()
-    assert analysis["label"] == "positive"
+    await wait_for_async(
+        lambda: FeedbackItem.exists().where(FeedbackItem.text != ""), what="the comment to reach feedback intake"
+    )
+    feedback = await FeedbackItem.select().first()
+    assert (feedback["csat"], feedback["nps"], feedback["label"]) == (5, 9, "positive")
 
     # The reminder is not sent: the survey was answered.
     later = await dispatch_due(DUE + timedelta(days=5), settings, enqueue_to_workers(DUE + timedelta(days=5)))

@@ -39,3 +39,18 @@ async def sign_in(client: AsyncTestClient, username: str, password: str = PASSWO
         "/login", data={"username": username, "password": password, "_csrf_token": token}, follow_redirects=False
     )
     return response.status_code
+
+
+async def support_rule() -> int:
+    """The routing rule most shops start with: support CSAT goes to the Support team."""
+    from datetime import UTC, datetime
+
+    from accounts.services import team_id
+    from feedback.policy import Rule
+    from feedback.services.rules import create_rule
+
+    return await create_rule(
+        Rule(0, "Support contacts → Support", kind="support", teams=(await team_id("support"),)),
+        None,
+        datetime.now(UTC),
+    )

@@ -9,13 +9,13 @@ from litestar.testing import AsyncTestClient
 
 from accounts.services import issue_api_key
 from afterglow.settings import Settings
-from feedback.inbox import place_in_inbox
+from feedback.services.intake import ingest
 from feedback.tables import InboxItem
 from surveys.services.answers import Answers, save_answers
 from tests.factories import photo_bytes
 from tests.unit.access_matrix import PRINCIPALS, ROUTES, markdown
 from tests.unit.review_fixtures import add_review
-from tests.unit.staff_fixtures import csrf_token, make_staff, sign_in
+from tests.unit.staff_fixtures import csrf_token, make_staff, sign_in, support_rule
 from tests.unit.survey_fixtures import SEND_AT, invite
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "access.md"
@@ -26,10 +26,12 @@ async def world(client: AsyncTestClient, api_headers: dict[str, str], settings: 
     """Staff of every role, one item for the Support team, one in triage, an API key, a customer and a held review
     with a photo."""
     ids = await make_staff()
+    await support_rule()
     support = await invite(client, api_headers, settings, external_id="S-1", email="s@example.com", support_agent="Kim")
     order = await invite(client, api_headers, settings, external_id="O-1", email="o@example.com")
     for invited, text in ((support, "slow answer"), (order, "late parcel")):
-        await place_in_inbox(await save_answers(invited.invitation_id, Answers(csat=2, comment=text), "en", SEND_AT))
+        response_id = await save_answers(invited.invitation_id, Answers(csat=2, comment=text), "en", SEND_AT)
+        await ingest("survey", response_id, SEND_AT)
     items = {row["team"]: row["id"] for row in await InboxItem.select(InboxItem.id, InboxItem.team)}
     key_id, _ = await issue_api_key("matrix", None)
     support_team = next(team for team in items if team is not None)

@@ -7,9 +7,9 @@ from litestar.testing import AsyncTestClient
 
 from accounts.services import AccountError, create_staff, set_active
 from accounts.tables import AuditEvent
-from feedback.inbox import place_in_inbox
+from feedback.services.intake import ingest
 from surveys.services.answers import Answers, save_answers
-from tests.unit.staff_fixtures import make_staff, sign_in
+from tests.unit.staff_fixtures import make_staff, sign_in, support_rule
 from tests.unit.survey_fixtures import SEND_AT, invite
 
 
@@ -63,14 +63,15 @@ async def test_deactivated_user_cannot_sign_in_and_loses_the_session(client: Asy
 
 async def test_member_sees_only_their_teams_feedback(client: AsyncTestClient, api_headers, settings) -> None:  # type: ignore[no-untyped-def]
     await make_staff()
+    await support_rule()
     support = await invite(client, api_headers, settings, external_id="S-1", email="s@example.com", support_agent="Kim")
     order = await invite(client, api_headers, settings, external_id="O-1", email="o@example.com")
     support_response = await save_answers(
         support.invitation_id, Answers(csat=2, comment="Support was slow"), "en", SEND_AT
     )
     order_response = await save_answers(order.invitation_id, Answers(nps=3, comment="Broken lamp"), "en", SEND_AT)
-    await place_in_inbox(support_response)
-    await place_in_inbox(order_response)
+    await ingest("survey", support_response, SEND_AT)
+    await ingest("survey", order_response, SEND_AT)
 
     await sign_in(client, "sue")
     inbox = (await client.get("/app/inbox")).text

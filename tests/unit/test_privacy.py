@@ -12,9 +12,8 @@ from litestar.testing import AsyncTestClient
 from accounts.privacy import UnknownCustomer, erase_customer, export_customer, placeholder_email
 from accounts.tables import AuditEvent
 from afterglow.settings import Settings, get_settings
-from feedback.inbox import place_in_inbox
-from feedback.services import analyse_pending
-from feedback.tables import CommentAnalysis, InboxItem
+from feedback.services.intake import ingest_pending
+from feedback.tables import FeedbackItem, InboxItem
 from reviews.services.photos import check_photo, store_photo
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderItem
@@ -35,8 +34,7 @@ async def answered(
 ) -> Invited:
     """An invited customer who answered with a comment (analysed, in an inbox) and reviewed the item."""
     invited = await invite(client, api_headers, settings, external_id=external_id, email=email)
-    response_id = await save_answers(invited.invitation_id, Answers(csat=5, nps=9, comment=says), "en", OPEN_AT)
-    await place_in_inbox(response_id)
+    await save_answers(invited.invitation_id, Answers(csat=5, nps=9, comment=says), "en", OPEN_AT)
     inv = (
         await Invitation.select(Invitation.customer, Invitation.order)
         .where(Invitation.id == invited.invitation_id)
@@ -74,11 +72,11 @@ async def answered(
 async def anna_and_bob(client: AsyncTestClient, api_headers: dict[str, str], settings: Settings) -> None:
     await answered(client, api_headers, settings, "A-1", "anna@example.com", ANNA_SAYS)
     await answered(client, api_headers, settings, "B-1", "bob@example.com", BOB_SAYS)
-    assert await analyse_pending(OPEN_AT) == 2
+    assert len(await ingest_pending(OPEN_AT)) == 4  # two responses and two reviews
 
 
 async def snapshot() -> dict[str, list[dict[str, Any]]]:
-    tables = (Customer, Order, Invitation, Response, SentEmail, CommentAnalysis, InboxItem, Review)
+    tables = (Customer, Order, Invitation, Response, SentEmail, FeedbackItem, InboxItem, Review)
     return {table._meta.tablename: await table.select().order_by(table.id) for table in tables}
 
 
@@ -97,7 +95,8 @@ async def test_export_holds_the_customers_data_and_nothing_of_another() -> None:
     assert [(r["csat"], r["nps"], r["comment"]) for r in data["responses"]] == [(5, 9, ANNA_SAYS)]
     [mail] = data["sent_emails"]
     assert mail["to"] == "anna@example.com" and mail["subject"] and mail["text"] and mail["html"]
-    assert len(data["comment_analyses"]) == 1 and len(data["inbox_items"]) == 1
+    assert sorted(f["source"] for f in data["feedback"]) == ["review", "survey"] and len(data["inbox_items"]) == 2
+    assert "thread_token" not in data["feedback"][0]
     assert [(r["rating"], r["text"]) for r in data["reviews"]] == [(4, ANNA_SAYS)]
 
     dumped = json.dumps(data)  # plain JSON values throughout
@@ -123,7 +122,8 @@ async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
         "customer": 1,
         "comments_cleared": 1,
         "sent_emails_deleted": 1,
-        "comment_analyses_deleted": 1,
+        "feedback_cleared": 2,
+        "suggestions_cleared": 0,
         "reviews_cleared": 1,
         "review_photos_deleted": 1,
         "invitations_stopped": 0,  # answered: no reminder was pending
@@ -138,7 +138,12 @@ async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
         {"csat": 5, "nps": 9, "comment": ""}
     ]
     assert not await SentEmail.exists().where(SentEmail.to == "anna@example.com")
-    assert not await CommentAnalysis.exists().where(CommentAnalysis.response.invitation.customer == anna["id"])
+    assert await FeedbackItem.select(
+        FeedbackItem.text, FeedbackItem.email, FeedbackItem.csat, FeedbackItem.rating
+    ).where(FeedbackItem.customer == anna["id"]).order_by(FeedbackItem.id) == [
+        {"text": "", "email": "", "csat": 5, "rating": None},
+        {"text": "", "email": "", "csat": None, "rating": 4},
+    ]
     review = (
         await Review.select(Review.id, Review.rating, Review.title, Review.text, Review.author_name)
         .where(Review.customer == anna["id"])
@@ -148,14 +153,14 @@ async def test_erasure_removes_personal_data_and_keeps_the_numbers() -> None:
     assert not await ReviewPhoto.exists().where(ReviewPhoto.review == review["id"])
     assert {p.name for p in get_settings().photo_folder.iterdir()} >= set(bob_photos)
     assert not any(name in {p.name for p in get_settings().photo_folder.iterdir()} for name in anna_photos)
-    assert await Order.count() == 2 and await InboxItem.count() == 2
+    assert await Order.count() == 2 and await InboxItem.count() == 4
     assert (await Order.select(Order.total).where(Order.customer == anna["id"]).first())["total"] is not None
 
     with pytest.raises(UnknownCustomer):
         await export_customer("anna@example.com")
     bob = await export_customer("bob@example.com")
     assert bob["responses"][0]["comment"] == BOB_SAYS and len(bob["sent_emails"]) == 1
-    assert len(bob["comment_analyses"]) == 1 and bob["reviews"][0]["text"] == BOB_SAYS
+    assert len(bob["feedback"]) == 2 and bob["reviews"][0]["text"] == BOB_SAYS
 
 
 @pytest.mark.usefixtures("anna_and_bob")

@@ -17,7 +17,7 @@ from accounts.services import issue_api_key, revoke_api_key
 from afterglow.settings import Settings
 from afterglow.web import FRAME_OK
 from app import create_app
-from feedback.inbox import place_in_inbox
+from feedback.services.intake import ingest
 from feedback.tables import InboxItem
 from surveys.tables import Invitation, SentEmail
 from surveys.tables import Response as SurveyResponse
@@ -182,16 +182,16 @@ async def test_customer_text_is_escaped_wherever_it_is_shown(
     _assert_escaped((await client.get("/dev/outbox")).text, payload, IMG)
 
     for response in await SurveyResponse.select(SurveyResponse.id):
-        await place_in_inbox(response["id"])
+        await ingest("survey", response["id"], datetime.now(UTC))
     await make_staff()
     await sign_in(client, "max")
     _assert_escaped((await client.get("/app/inbox")).text, payload, IMG)
-    items = await InboxItem.select(InboxItem.id, InboxItem.response.invitation.kind)
+    items = await InboxItem.select(InboxItem.id, InboxItem.feedback.kind)
     assert len(items) == 2
     for item in items:
         page = await client.get(f"/app/inbox/{item['id']}")
         assert page.status_code == 200
-        _assert_escaped(page.text, payload, *([IMG] if item["response.invitation.kind"] == "order" else []))
+        _assert_escaped(page.text, payload, *([IMG] if item["feedback.kind"] == "order" else []))
     assert await Invitation.count() == 2
 
 

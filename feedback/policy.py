@@ -1,0 +1,203 @@
+"""Routing rules as pure values: which rules a piece of feedback matches, in order. No database here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+#: What a rule's `kind` condition can name, as staff read it. "" (any kind) is not listed.
+RULE_KINDS: dict[str, str] = {
+    "csat": "CSAT (order survey)",
+    "nps": "NPS",
+    "review": "Product review",
+    "support": "Support CSAT",
+    "suggestion": "Suggestion box",
+}
+#: The score scale of each kind that has one.
+SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "review": (1, 5), "support": (1, 5)}
+LABELS = ("positive", "neutral", "negative", "mixed")
+PRIORITIES = ("urgent", "high", "normal", "low")
+#: Feedback kinds (FeedbackItem.kind) and the rule kinds each one can match.
+FEEDBACK_KINDS = ("order", "support", "review", "suggestion")
+SLA_MAX_HOURS = 24 * 90
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What rules look at in one piece of feedback."""
+
+    kind: str  # order | support | review | suggestion
+    csat: int | None = None
+    nps: int | None = None
+    rating: int | None = None
+    label: str = ""
+    flagged: bool = False
+    topics: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    channel: str = ""
+    language: str = ""
+
+    def score(self, rule_kind: str) -> int | None:
+        """The score a rule of `rule_kind` tests, or None when this feedback has none of that kind."""
+        if rule_kind == "csat":
+            return self.csat if self.kind == "order" else None
+        if rule_kind == "nps":
+            return self.nps if self.kind == "order" else None
+        if rule_kind == "support":
+            return self.csat if self.kind == "support" else None
+        if rule_kind == "review":
+            return self.rating if self.kind == "review" else None
+        return None
+
+    def is_kind(self, rule_kind: str) -> bool:
+        """True when the feedback is of the rule's kind: an order survey is "csat" or "nps" once that score is given."""
+        if rule_kind in ("csat", "nps"):
+            return self.score(rule_kind) is not None
+        if rule_kind == "support":
+            return self.kind == "support"
+        return self.kind == rule_kind
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One routing rule: every condition that is set must hold. Empty collections and None mean "any"."""
+
+    id: int
+    name: str
+    kind: str = ""
+    score_min: int | None = None
+    score_max: int | None = None
+    labels: frozenset[str] = frozenset()
+    flagged_only: bool = False
+    topics: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    teams: tuple[int, ...] = ()
+    archive: bool = False
+    priority: str = "normal"
+    sla_hours: int | None = None
+    continue_after: bool = False
+    active: bool = True
+    position: int = 0
+
+    def conditions(self) -> list[str]:
+        """The conditions in words, for lists and previews."""
+        said = []
+        if self.kind:
+            scale = ""
+            if self.score_min is not None or self.score_max is not None:
+                low, high = SCALES[self.kind]
+                scale = f" {self.score_min if self.score_min is not None else low}–"
+                scale += f"{self.score_max if self.score_max is not None else high}"
+            said.append(f"{RULE_KINDS.get(self.kind, self.kind)}{scale}")
+        for title, values in (
+            ("sentiment", self.labels),
+            ("topic", self.topics),
+            ("category", self.categories),
+            ("channel", self.channels),
+            ("language", self.languages),
+        ):
+            if values:
+                said.append(f"{title} {' or '.join(sorted(values))}")
+        if self.flagged_only:
+            said.append("score and text disagree")
+        return said or ["any feedback"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rules that matched, in order; none means the triage inbox."""
+
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+    @property
+    def teams(self) -> dict[int, Rule]:
+        """Each team the feedback goes to, with the first rule that sent it there."""
+        found: dict[int, Rule] = {}
+        for rule in self.rules:
+            for team in rule.teams:
+                found.setdefault(team, rule)
+        return found
+
+    @property
+    def archived(self) -> bool:
+        """Matched only rules that file it with no follow-up."""
+        return bool(self.rules) and not self.teams
+
+    @property
+    def triage(self) -> bool:
+        return not self.rules
+
+
+def matches(rule: Rule, facts: Facts) -> bool:
+    """True when every condition the rule sets holds for this feedback."""
+    if rule.kind:
+        if not facts.is_kind(rule.kind):
+            return False
+        if rule.score_min is not None or rule.score_max is not None:
+            score = facts.score(rule.kind)
+            if score is None:
+                return False
+            if rule.score_min is not None and score < rule.score_min:
+                return False
+            if rule.score_max is not None and score > rule.score_max:
+                return False
+    return (
+        (not rule.labels or facts.label in rule.labels)
+        and (not rule.flagged_only or facts.flagged)
+        and (not rule.topics or bool(rule.topics & facts.topics))
+        and (not rule.categories or bool(rule.categories & facts.categories))
+        and (not rule.channels or facts.channel in rule.channels)
+        and (not rule.languages or facts.language in rule.languages)
+    )
+
+
+def evaluate(rules: Iterable[Rule], facts: Facts) -> Decision:
+    """Active rules in position order; the first match ends it unless that rule says to go on."""
+    matched: list[Rule] = []
+    for rule in sorted(rules, key=lambda r: (r.position, r.id)):
+        if not rule.active or not matches(rule, facts):
+            continue
+        matched.append(rule)
+        if not rule.continue_after:
+            break
+    return Decision(tuple(matched))
+
+
+class InvalidRule(ValueError):
+    """A rule that cannot be saved as it is: `field` names the input, `message` says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def check_rule(rule: Rule, known_teams: Sequence[int]) -> None:
+    """InvalidRule for the first thing wrong with `rule`; known_teams are the ids of existing teams."""
+    if not rule.name.strip():
+        raise InvalidRule("name", "Give the rule a name.")
+    if rule.kind and rule.kind not in RULE_KINDS:
+        raise InvalidRule("kind", "Choose a kind from the list.")
+    if rule.score_min is not None or rule.score_max is not None:
+        if rule.kind not in SCALES:
+            raise InvalidRule("score", "A score range needs a kind with a score: CSAT, NPS, review or support CSAT.")
+        low, high = SCALES[rule.kind]
+        for value in (rule.score_min, rule.score_max):
+            if value is not None and not low <= value <= high:
+                raise InvalidRule("score", f"Scores of this kind run from {low} to {high}.")
+        if rule.score_min is not None and rule.score_max is not None and rule.score_min > rule.score_max:
+            raise InvalidRule("score", "The lowest score must not be above the highest.")
+    if unknown := rule.labels - set(LABELS):
+        raise InvalidRule("labels", f"Unknown sentiment: {', '.join(sorted(unknown))}.")
+    if rule.priority not in PRIORITIES:
+        raise InvalidRule("priority", "Choose a priority from the list.")
+    if rule.sla_hours is not None and not 1 <= rule.sla_hours <= SLA_MAX_HOURS:
+        raise InvalidRule("sla_hours", f"The reply time must be between 1 and {SLA_MAX_HOURS} hours.")
+    if rule.archive and rule.teams:
+        raise InvalidRule("teams", "A rule either sends feedback to teams or files it without follow-up, not both.")
+    if not rule.archive and not rule.teams:
+        raise InvalidRule("teams", "Choose at least one team, or file the feedback without follow-up.")
+    if unknown_teams := set(rule.teams) - set(known_teams):
+        raise InvalidRule("teams", f"No such team: {', '.join(str(t) for t in sorted(unknown_teams))}.")

@@ -1,0 +1,1 @@
+"""Feedback services: intake from every source, tagging, routing, inboxes, replies and notifications."""
