@@ -22,7 +22,8 @@ from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_req
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
 from afterglow.web import now, security_headers
-from feedback.controllers import DashboardController, InboxController
+from feedback.controllers.dashboard import DashboardController
+from feedback.controllers.inbox import InboxController
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController

@@ -1,4 +1,4 @@
-"""Staff pages over feedback: the team inbox and the managers' dashboard."""
+"""The team inbox: feedback routed to the signed-in person's teams (everything, triage included, for managers)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from accounts.auth import require_roles
 from accounts.services import Staff
 from afterglow.web import page
-from feedback.dashboard import headline
 from feedback.services.inbox import visible_item, visible_items
 
 StaffRequest = Request[Staff, Any, Any]
@@ -37,13 +35,3 @@ class InboxController(Controller):
         if row is None:
             raise NotFoundException(detail="no such feedback in your inboxes")
         return page("feedback/pages/item.html", "en", user=request.user, item=row)
-
-
-class DashboardController(Controller):
-    path = "/app/dashboard"
-    guards = [require_roles("admin", "manager")]
-    include_in_schema = False
-
-    @get("/", name="feedback:dashboard")
-    async def dashboard(self, request: StaffRequest) -> Template:
-        return page("feedback/pages/dashboard.html", "en", user=request.user, figures=await headline())
