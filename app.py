@@ -18,6 +18,8 @@ from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers import SignInController
 from afterglow.db import is_postgres
+from afterglow.health import health, ready
+from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
@@ -30,7 +32,7 @@ from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
 from reviews.services.collect import item_reviews
-from shop.controllers import OrdersController, health
+from shop.controllers import OrdersController
 from shop.webhooks import WebhooksController
 from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
 
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_startup, on_shutdown = _database_pool(settings)
     handlers: list[Any] = [
         health,
+        ready,
         OrdersController,
         WebhooksController,
         SurveyController,
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,
             exclude=["/api/", "/webhooks/", "/s/", "/u/", "/widget/"],
         ),
+        middleware=[RequestLogMiddleware],
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={

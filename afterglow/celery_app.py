@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from celery import Celery
+from celery import Celery, signals
 from kombu.exceptions import OperationalError
 
+from afterglow import logs
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
 
@@ -78,3 +79,29 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
 
 celery_app = create_celery()
+
+
+@signals.setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Workers and beat log like the web process (JSON lines in production) instead of Celery's own format."""
+    logs.configure(get_settings())
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers: dict[str, object] | None = None, **_: object) -> None:
+    if headers is not None and (request_id := logs.REQUEST_ID.get()):
+        headers[logs.REQUEST_HEADER] = request_id
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str | None = None, task: object = None, **_: object) -> None:
+    logs.TASK_ID.set(task_id or "")
+    logs.TASK_NAME.set(getattr(task, "name", ""))
+    request = getattr(task, "request", None)
+    logs.REQUEST_ID.set(str(request.get(logs.REQUEST_HEADER) or "") if request is not None else "")
+
+
+@signals.task_postrun.connect
+def _task_finished(**_: object) -> None:
+    for var in (logs.TASK_ID, logs.TASK_NAME, logs.REQUEST_ID):
+        var.set("")

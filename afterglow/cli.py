@@ -99,10 +99,8 @@ def run(host: str, port: int, no_worker: bool) -> None:
         children.append(subprocess.Popen(_celery("worker", "--loglevel=INFO", *pool), cwd=ROOT))
         children.append(subprocess.Popen(_celery("beat", "--loglevel=INFO"), cwd=ROOT))
     try:
-        import uvicorn
-
         console.print(f"Afterglow on http://{host}:{port}")
-        uvicorn.run("app:create_app", factory=True, host=host, port=port, log_level="info")
+        _serve(host, port, workers=1)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -111,6 +109,32 @@ def run(host: str, port: int, no_worker: bool) -> None:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from afterglow import logs
+
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=logs.dict_config(get_settings()),
+        access_log=False,  # afterglow.logs.RequestLogMiddleware logs each request once, with its id
+        proxy_headers=True,
+    )
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Web processes (one per core is a start).")
+def web(host: str, port: int, workers: int) -> None:
+    """Serve the web app only (production: run migrate first, and worker and beat as processes of their own)."""
+    _serve(host, port, workers)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -68,6 +68,8 @@ class Settings:
     rate_public_per_address: int = 1200
     rate_votes_per_address: int = 30
     review_photo_max_bytes: int = 10_000_000
+    log_format: str = "text"  # text | json
+    log_level: str = "INFO"
 
     @property
     def production(self) -> bool:
@@ -135,6 +137,8 @@ def load() -> Settings:
         rate_public_per_address=_int("RATE_PUBLIC_PER_ADDRESS", 1200),
         rate_votes_per_address=_int("RATE_VOTES_PER_ADDRESS", 30),
         review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
+        log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
+        log_level=_env("LOG_LEVEL", "INFO"),
     )
 
 

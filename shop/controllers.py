@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 
@@ -42,8 +42,3 @@ class OrdersController(Controller):
         except OrderNotFound as exc:
             raise NotFoundException(detail=str(exc)) from exc
         return EventAccepted(order=external_id, type=data.type, at=data.at, status="accepted" if fresh else "duplicate")
-
-
-@get("/healthz", name="health", operation_id="Health", include_in_schema=False, sync_to_thread=False)
-def health(request: Request[Any, Any, Any]) -> dict[str, str]:
-    return {"status": "ok"}
