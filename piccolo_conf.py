@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "surveys.piccolo_app",
         "reviews.piccolo_app",
         "feedback.piccolo_app",
+        "afterglow.piccolo_app",
     ]
 )

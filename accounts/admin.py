@@ -9,6 +9,7 @@ import json
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
+from kombu.exceptions import OperationalError
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -20,6 +21,8 @@ from accounts.auth import require_roles
 from accounts.privacy import UnknownCustomer, erase_customer, export_customer, find_customer
 from accounts.services import AccountError, Staff, audit
 from accounts.tables import ROLES
+from afterglow import failures
+from afterglow.celery_app import celery_app
 from afterglow.web import Now, error_page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -214,6 +217,31 @@ class AdminController(Controller):
         events, pages = await management.audit_page(page)
         current = min(max(1, page), pages)
         return _page("admin_audit.html", request, tab="audit", events=events, page=current, pages=pages)
+
+    # Background tasks ----------------------------------------------------------------------------------------
+
+    @get("/tasks", name="accounts:admin-tasks")
+    async def tasks(self, request: HTMXRequest, done: Flash = None, error: Flash = None) -> Template:
+        """Tasks that gave up after their retries (dead letters) and tasks retrying now."""
+        rows = await failures.failures()
+        return _page("admin_tasks.html", request, tab="tasks", failures=rows, done=done, error=error)
+
+    @post("/tasks/{failure_id:int}/retry", name="accounts:admin-task-retry", status_code=303)
+    async def retry_task(self, request: HTMXRequest, failure_id: FromPath[int], now: Now) -> Redirect:
+        """Send a dead letter's task again; every task is safe to run twice."""
+
+        def publish(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+            celery_app.send_task(name, args=args, kwargs=kwargs, retry=False)
+
+        actor = _actor(request)
+        try:
+            name = await failures.requeue(failure_id, publish, actor.username, now)
+        except failures.UnknownFailure:
+            return _back(request, "accounts:admin-tasks", error="That task was sent again already.")
+        except (OperationalError, OSError):
+            return _back(request, "accounts:admin-tasks", error="The task queue cannot be reached; try again later.")
+        await audit(actor, "task.requeued", f"task-failure:{failure_id}", now, task=name)
+        return _back(request, "accounts:admin-tasks", done=f"{name} sent again.")
 
     # Privacy -------------------------------------------------------------------------------------------------
 

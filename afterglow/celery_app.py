@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from celery import Celery, signals
 from kombu.exceptions import OperationalError
 
-from afterglow import logs
+from afterglow import failures, logs
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
 
@@ -105,3 +107,49 @@ def _task_started(task_id: str | None = None, task: object = None, **_: object) 
 def _task_finished(**_: object) -> None:
     for var in (logs.TASK_ID, logs.TASK_NAME, logs.REQUEST_ID):
         var.set("")
+
+
+def _note(record: Any) -> None:
+    """Run a failure-log write from a signal; the log must never take a worker down."""
+    try:
+        asyncio.run(record)
+    except Exception:
+        logger.exception("could not record a task failure")
+
+
+@signals.task_retry.connect
+def _task_retrying(request: Any = None, reason: Any = None, **_: object) -> None:
+    if request is None:
+        return
+    now = datetime.now(UTC)
+    when = getattr(reason, "when", None)
+    if isinstance(when, datetime):
+        next_at = when if when.tzinfo else when.replace(tzinfo=UTC)
+    else:
+        next_at = now + timedelta(seconds=float(when or 0))
+    error = getattr(reason, "exc", None) or reason or "retry"
+    _note(
+        failures.record_failure(
+            request.id, request.task, request.args, request.kwargs, error, now, next_retry_at=next_at
+        )
+    )
+
+
+@signals.task_failure.connect
+def _task_gave_up(
+    sender: Any = None, task_id: str | None = None, exception: BaseException | None = None, **extra: Any
+) -> None:
+    name = getattr(sender, "name", "unknown")
+    args, kwargs = extra.get("args") or [], extra.get("kwargs") or {}
+    _note(
+        failures.record_failure(
+            task_id or "", name, list(args), dict(kwargs), exception or "failed", datetime.now(UTC), next_retry_at=None
+        )
+    )
+
+
+@signals.task_success.connect
+def _task_succeeded(sender: Any = None, **_: object) -> None:
+    request = getattr(sender, "request", None)
+    if request is not None and request.retries:  # only a task that failed before can have a record
+        _note(failures.record_success(request.id))
