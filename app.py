@@ -17,13 +17,13 @@ from litestar.template.config import TemplateConfig
 from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers import SignInController
-from afterglow.db import is_postgres
+from afterglow.db import DATABASE_UNAVAILABLE, is_postgres
 from afterglow.health import health, ready
 from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import now, security_headers
+from afterglow.web import database_unavailable, now, security_headers
 from feedback.controllers.dashboard import DashboardController
 from feedback.controllers.inbox import InboxController
 from reviews.controllers.api import ProductsApiController
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotAuthorizedException: staff_auth_error,
             PermissionDeniedException: staff_auth_error,
             TooManyRequestsException: too_many_requests_json,
+            **dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable),
         },
         state=State({"settings": settings}),
         on_startup=on_startup,

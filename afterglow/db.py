@@ -62,6 +62,25 @@ def _unique_violations() -> tuple[type[BaseException], ...]:
 UNIQUE_VIOLATIONS = _unique_violations()
 
 
+def _unavailable() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
+
+    return (
+        PostgresConnectionError,  # the connection broke or could not be made
+        OperatorInterventionError,  # the server is shutting down, or an admin ended the session
+        InterfaceError,  # the connection was closed under us
+        ConnectionError,  # refused or reset at the socket
+        TimeoutError,
+        sqlite3.OperationalError,  # a locked SQLite file, past the busy timeout
+    )
+
+
+#: What a database that is down, restarting or dropping connections raises: worth "please try again".
+DATABASE_UNAVAILABLE = _unavailable()
+
+
 async def recreate_postgres_database(url: str) -> None:
     """Drop and create the database named in `url` (tests and benchmarks start from empty)."""
     import asyncpg

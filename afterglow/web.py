@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from litestar import Request, Response
@@ -13,6 +14,8 @@ from litestar.types import Message, Scope
 from afterglow import i18n
 from afterglow.settings import Settings
 from afterglow.templating import render
+
+logger = logging.getLogger(__name__)
 
 #: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles).
 FRAMABLE_CSP = (
@@ -81,3 +84,30 @@ def page(
     return Template(
         template_name=template, context={"language": language, **context}, status_code=status_code, headers=headers
     )
+
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database did not answer (restarting, a dropped connection). Nothing half-written is kept (writes run in
+    transactions), so the caller is asked to send again: JSON for machines, a notice for htmx that leaves the form
+    as it is, a page otherwise."""
+    logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    if request.url.path.startswith(("/api/", "/webhooks/")):
+        detail = "the database is unavailable right now; nothing was stored, retry after Retry-After seconds"
+        return Response({"status_code": 503, "detail": detail}, status_code=503, headers=headers)
+    language = request_language(request)
+    message = i18n.translate(language, "We could not save this just now, so nothing was stored. Please try again.")
+    if request.headers.get("hx-request"):
+        html = render("partials/try_again.html", language, message=message)
+        return Response(
+            html,
+            status_code=503,
+            media_type="text/html",
+            headers={**headers, "HX-Retarget": "#notice", "HX-Reswap": "innerHTML"},
+        )
+    response = error_page(request, 503, "Please try again", message, language)
+    response.headers.update(headers)
+    return response

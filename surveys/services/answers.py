@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from afterglow import i18n
-from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.settings import Settings
 from shop.services import unsubscribe_customer
 from surveys.services.invitations import invitation_with_items
@@ -142,43 +141,37 @@ async def open_survey(
 
 
 async def save_answers(invitation_id: int, answers: Answers, language: str, now: datetime) -> int:
-    """Store what was given, keeping earlier answers; one response row per invitation. Returns its id."""
-    values: dict[Any, Any] = {Response.updated_at: now}
-    if answers.csat is not None:
-        values[Response.csat] = answers.csat
-    if answers.nps is not None:
-        values[Response.nps] = answers.nps
-    if answers.comment is not None:
-        values[Response.comment] = answers.comment
-    response_id = await _update_response(invitation_id, values)
-    if response_id is None:
-        try:
-            rows = await Response.insert(
-                Response(
-                    invitation=invitation_id,
-                    csat=answers.csat,
-                    nps=answers.nps,
-                    comment=answers.comment or "",
-                    locale=language,
-                    created_at=now,
-                    updated_at=now,
-                )
-            ).returning(Response.id)
-            response_id = int(rows[0]["id"])
-        except UNIQUE_VIOLATIONS:
-            # A double submit raced us to the insert: apply ours on top of theirs.
-            response_id = await _update_response(invitation_id, values)
-            assert response_id is not None
-    if answers.csat is not None or answers.nps is not None or answers.comment:
-        await Invitation.update({Invitation.answered_at: now, Invitation.reminder_due_at: None}).where(
-            (Invitation.id == invitation_id) & Invitation.answered_at.is_null()
+    """Store what was given, keeping earlier answers; one response row per invitation (a double submit updates
+    it). One transaction: a connection lost half-way stores nothing, and the customer may simply send again."""
+    given = [
+        column
+        for column, value in (
+            (Response.csat, answers.csat),
+            (Response.nps, answers.nps),
+            (Response.comment, answers.comment),
         )
-    return response_id
-
-
-async def _update_response(invitation_id: int, values: dict[Any, Any]) -> int | None:
-    rows = await Response.update(values).where(Response.invitation == invitation_id).returning(Response.id)
-    return int(rows[0]["id"]) if rows else None
+        if value is not None
+    ]
+    row = Response(
+        invitation=invitation_id,
+        csat=answers.csat,
+        nps=answers.nps,
+        comment=answers.comment or "",
+        locale=language,
+        created_at=now,
+        updated_at=now,
+    )
+    async with Response._meta.db.transaction():
+        saved = (
+            await Response.insert(row)
+            .on_conflict(target=Response.invitation, action="DO UPDATE", values=[Response.updated_at, *given])
+            .returning(Response.id)
+        )
+        if answers.csat is not None or answers.nps is not None or answers.comment:
+            await Invitation.update({Invitation.answered_at: now, Invitation.reminder_due_at: None}).where(
+                (Invitation.id == invitation_id) & Invitation.answered_at.is_null()
+            )
+    return int(saved[0]["id"])
 
 
 async def unsubscribe(signed: str, now: datetime, settings: Settings) -> str:
