@@ -23,7 +23,9 @@ from accounts.services import AccountError, Staff, audit
 from accounts.tables import ROLES
 from afterglow import failures
 from afterglow.celery_app import celery_app
-from afterglow.web import Now, error_page
+from afterglow.mail import MailNotSent, MailUncertain
+from afterglow.web import AppSettings, Now, error_page
+from surveys.services.emails import interrupted_handovers, settle_handover
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Flash = FromQuery[str | None]
@@ -221,10 +223,14 @@ class AdminController(Controller):
     # Background tasks ----------------------------------------------------------------------------------------
 
     @get("/tasks", name="accounts:admin-tasks")
-    async def tasks(self, request: HTMXRequest, done: Flash = None, error: Flash = None) -> Template:
-        """Tasks that gave up after their retries (dead letters) and tasks retrying now."""
+    async def tasks(self, request: HTMXRequest, now: Now, done: Flash = None, error: Flash = None) -> Template:
+        """Tasks that gave up after their retries (dead letters), tasks retrying now, and emails whose handover
+        to SMTP was interrupted."""
         rows = await failures.failures()
-        return _page("admin_tasks.html", request, tab="tasks", failures=rows, done=done, error=error)
+        handovers = await interrupted_handovers(now)
+        return _page(
+            "admin_tasks.html", request, tab="tasks", failures=rows, handovers=handovers, done=done, error=error
+        )
 
     @post("/tasks/{failure_id:int}/retry", name="accounts:admin-task-retry", status_code=303)
     async def retry_task(self, request: HTMXRequest, failure_id: FromPath[int], now: Now) -> Redirect:
@@ -242,6 +248,21 @@ class AdminController(Controller):
             return _back(request, "accounts:admin-tasks", error="The task queue cannot be reached; try again later.")
         await audit(actor, "task.requeued", f"task-failure:{failure_id}", now, task=name)
         return _back(request, "accounts:admin-tasks", done=f"{name} sent again.")
+
+    @post("/tasks/emails/{sent_email_id:int}", name="accounts:admin-handover", status_code=303)
+    async def settle(
+        self, request: HTMXRequest, sent_email_id: FromPath[int], data: Form, now: Now, settings: AppSettings
+    ) -> Redirect:
+        """Decide on an interrupted handover: send it again, or mark it sent (after checking the mail provider)."""
+        resend = _field(data, "decision") == "resend"
+        try:
+            settled = await settle_handover(sent_email_id, resend, settings)
+        except (MailNotSent, MailUncertain) as exc:
+            return _back(request, "accounts:admin-tasks", error=f"Not sent: {exc}")
+        if not settled:
+            return _back(request, "accounts:admin-tasks", error="That email was settled already.")
+        await audit(_actor(request), "email.handover_settled", f"sent-email:{sent_email_id}", now, resent=resend)
+        return _back(request, "accounts:admin-tasks", done="Email sent again." if resend else "Email marked as sent.")
 
     # Privacy -------------------------------------------------------------------------------------------------
 

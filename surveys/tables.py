@@ -55,7 +55,10 @@ class Response(Table):
 
 
 class SentEmail(Table):
-    """Every email handed to SMTP (or the dev outbox), keyed by a stable Message-ID."""
+    """Every email handed to SMTP (or the dev outbox), keyed by a stable Message-ID.
+
+    status: handing_over (claimed just before SMTP's DATA: if the sender died there, whether it arrived is unknown,
+    and it is never sent again by itself) → sent."""
 
     message_id = Varchar(length=200, unique=True)
     invitation = ForeignKey(references=Invitation, null=True, default=None, index=True)
@@ -65,4 +68,5 @@ class SentEmail(Table):
     text = Text()
     html = Text()
     headers = JSON(default={})
+    status = Varchar(length=16, default="sent", index=True)
     sent_at = Timestamptz(default=TimestamptzNow())

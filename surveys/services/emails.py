@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from afterglow import i18n
 from afterglow.db import UNIQUE_VIOLATIONS
-from afterglow.mail import build_message, send_smtp
+from afterglow.mail import MailNotSent, build_message, hand_over
 from afterglow.settings import Settings
 from afterglow.templating import render
 from surveys.services.invitations import invitation_with_items
@@ -77,36 +77,100 @@ async def send_once(invitation_id: int, purpose: str, token: str, now: datetime,
 async def deliver(
     mail: Rendered, mid: str, purpose: str, invitation_id: int | None, now: datetime, settings: Settings
 ) -> bool:
-    """Hand the email to SMTP (in the embedded default, keep it for the dev outbox) and log it under its
-    Message-ID. False when a twin run logged the same Message-ID first. MailNotSent when SMTP refuses."""
-    if not settings.dev_outbox:
+    """Hand the email to SMTP (in the embedded default, keep it for the dev outbox) at most once per Message-ID:
+    the log row is claimed right before the message goes and marked sent after. False when another run has this
+    Message-ID already. MailNotSent: nothing was handed over, try later. MailUncertain: the connection broke
+    during the handover; the row stays `handing_over` and is never sent again by itself."""
+    row = SentEmail(
+        message_id=mid,
+        invitation=invitation_id,
+        purpose=purpose,
+        to=mail.to,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers={"Message-ID": mid, **mail.headers},
+        status="sent" if settings.dev_outbox else "handing_over",
+        sent_at=now,
+    )
+    claimed = False
+
+    async def claim() -> bool:
+        nonlocal claimed
+        try:
+            await SentEmail.insert(row)
+        except UNIQUE_VIOLATIONS:
+            return False
+        claimed = True
+        return True
+
+    if settings.dev_outbox:
+        return await claim()
+    msg = build_message(
+        settings, to=mail.to, subject=mail.subject, text=mail.text, html=mail.html, message_id=mid, headers=mail.headers
+    )
+    try:
+        if not await hand_over(settings, msg, claim):
+            return False
+    except MailNotSent:
+        if claimed:  # the server refused the message itself: nothing went out, so the claim is given back
+            await SentEmail.delete().where((SentEmail.message_id == mid) & (SentEmail.status == "handing_over"))
+        raise
+    await SentEmail.update({SentEmail.status: "sent"}).where(SentEmail.message_id == mid)
+    return True
+
+
+#: A handover older than this whose row still says `handing_over` was interrupted: its sender died or lost the
+#: connection mid-DATA. Nobody knows whether the customer got it; a person decides.
+HANDOVER_GRACE = timedelta(minutes=5)
+
+
+async def interrupted_handovers(now: datetime, limit: int = 100) -> list[dict]:
+    """Emails whose handover to SMTP was interrupted, oldest first."""
+    return (
+        await SentEmail.select(SentEmail.id, SentEmail.to, SentEmail.subject, SentEmail.purpose, SentEmail.sent_at)
+        .where((SentEmail.status == "handing_over") & (SentEmail.sent_at < now - HANDOVER_GRACE))
+        .order_by(SentEmail.sent_at)
+        .limit(limit)
+    )
+
+
+async def settle_handover(sent_email_id: int, resend: bool, settings: Settings) -> bool:
+    """A person's decision on an interrupted handover: send it again (same Message-ID, so a mail system that has
+    it already can tell), or mark it sent after checking the mail provider's log. False if it was settled before."""
+    row = (
+        await SentEmail.select()
+        .where((SentEmail.id == sent_email_id) & (SentEmail.status == "handing_over"))
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        return False
+    if resend and not settings.dev_outbox:
+        headers = {k: v for k, v in row["headers"].items() if k != "Message-ID"}
         msg = build_message(
             settings,
-            to=mail.to,
-            subject=mail.subject,
-            text=mail.text,
-            html=mail.html,
-            message_id=mid,
-            headers=mail.headers,
+            to=row["to"],
+            subject=row["subject"],
+            text=row["text"],
+            html=row["html"],
+            message_id=row["message_id"],
+            headers=headers,
         )
-        await send_smtp(settings, msg)
-    try:
-        await SentEmail.insert(
-            SentEmail(
-                message_id=mid,
-                invitation=invitation_id,
-                purpose=purpose,
-                to=mail.to,
-                subject=mail.subject,
-                text=mail.text,
-                html=mail.html,
-                headers={"Message-ID": mid, **mail.headers},
-                sent_at=now,
+
+        async def still_undecided() -> bool:
+            return await SentEmail.exists().where(
+                (SentEmail.id == sent_email_id) & (SentEmail.status == "handing_over")
             )
-        )
-    except UNIQUE_VIOLATIONS:
-        return False
-    return True
+
+        if not await hand_over(settings, msg, still_undecided):
+            return False
+    settled = (
+        await SentEmail.update({SentEmail.status: "sent"})
+        .where((SentEmail.id == sent_email_id) & (SentEmail.status == "handing_over"))
+        .returning(SentEmail.id)
+    )
+    return bool(settled)
 
 
 async def outbox(limit: int = 200) -> list[dict]:

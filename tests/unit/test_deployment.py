@@ -41,7 +41,8 @@ def test_every_app_process_shares_one_production_environment_and_data_volume() -
     assert all(env == envs[0] for env in envs)
     env = envs[0]
     assert env["AFTERGLOW_ENV"] == "production"
-    assert env["AFTERGLOW_DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["AFTERGLOW_DATABASE_URL"]
+    database = env["AFTERGLOW_DATABASE_URL"]
+    assert database.startswith("postgres://") and "@postgres:5432/" in database
     assert env["AFTERGLOW_BROKER_URL"] == "redis://redis:6379/0"
     assert ":?" in env["AFTERGLOW_SECRET_KEY"], "the secret must be required, never defaulted"
     for name in ("web", "worker", "beat"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from accounts.tables import AuditEvent
 from afterglow import failures
 from afterglow.celery_app import celery_app
 from afterglow.mail import MailNotSent
+from afterglow.settings import Settings
 from afterglow.tables import TaskFailure
 from tests.unit.staff_fixtures import csrf_token, make_staff, sign_in
 
@@ -84,9 +85,7 @@ async def test_admins_see_dead_letters_and_send_them_again(client: AsyncTestClie
     assert "&lt;b&gt;db gone&lt;/b&gt;" in page.text and "<b>db gone</b>" not in page.text
     [row] = await TaskFailure.select(TaskFailure.id)
     token = await csrf_token(client)
-    sent = await client.post(
-        f"/app/admin/tasks/{row['id']}/retry", data={"_csrf_token": token}, follow_redirects=False
-    )
+    sent = await client.post(f"/app/admin/tasks/{row['id']}/retry", data={"_csrf_token": token}, follow_redirects=False)
     assert sent.status_code == 303 and "done=" in sent.headers["location"]
     assert (await TaskFailure.select(TaskFailure.state, TaskFailure.requeued_by).first()) == {
         "state": "requeued",
@@ -104,3 +103,33 @@ async def test_only_admins_open_the_task_page(client: AsyncTestClient, username:
     await make_staff()
     await sign_in(client, username)
     assert (await client.get("/app/admin/tasks")).status_code == 403
+
+
+async def test_admins_settle_an_interrupted_email_handover(client: AsyncTestClient, settings: Settings) -> None:
+    from surveys.tables import SentEmail
+
+    await make_staff()
+    await SentEmail.insert(
+        SentEmail(
+            message_id="<invitation.9.x@test>",
+            purpose="invitation",
+            to="bea@example.com",
+            subject="How was <your> order?",
+            text="t",
+            html="h",
+            status="handing_over",
+            sent_at=datetime.now(UTC) - timedelta(hours=1),
+        )
+    )
+    await sign_in(client, "ada")
+    page = await client.get("/app/admin/tasks")
+    assert "bea@example.com" in page.text and "How was &lt;your&gt; order?" in page.text
+    [row] = await SentEmail.select(SentEmail.id)
+    token = await csrf_token(client)
+    marked = await client.post(
+        f"/app/admin/tasks/emails/{row['id']}", data={"decision": "sent", "_csrf_token": token}, follow_redirects=False
+    )
+    assert marked.status_code == 303 and "done=" in marked.headers["location"]
+    assert (await SentEmail.select(SentEmail.status).first())["status"] == "sent"
+    assert "bea@example.com" not in (await client.get("/app/admin/tasks")).text
+    assert await AuditEvent.exists().where(AuditEvent.action == "email.handover_settled")
