@@ -108,4 +108,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         debug=False,
+        # Logging is set up once per process by afterglow.logs (JSON lines in production), not by Litestar.
+        logging_config=None,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Celery, signals
 from kombu.exceptions import OperationalError
@@ -15,15 +17,43 @@ from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-#: Sending an email: SMTP failures retry with exponential backoff and jitter, for about half an hour in all.
+#: Sending an email: SMTP failures retry with exponential backoff (5 s, 10 s, 20 s … capped) and full jitter;
+#: with the defaults, for about half an hour in all. Then the task is a dead letter (afterglow.failures).
 MAIL_RETRY: dict[str, object] = {
     "autoretry_for": (MailNotSent,),
     "retry_backoff": 5,
-    "retry_backoff_max": 600,
+    "retry_backoff_max": get_settings().mail_retry_backoff_max,
     "retry_jitter": True,
-    "max_retries": 8,
+    "max_retries": get_settings().mail_retries,
 }
+
+
+_worker = threading.local()
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """Run a task's coroutine on its thread's event loop, kept from task to task, so a worker process opens its
+    PostgreSQL pool once instead of a connection per query (`asyncio.run` would throw loop and pool away)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_worker, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _worker.loop = asyncio.new_event_loop()
+        # One pool per process, on the main thread's loop: a pool cannot serve other loops.
+        if threading.current_thread() is threading.main_thread():
+            loop.run_until_complete(_open_pool())
+    return loop.run_until_complete(work)
+
+
+async def _open_pool() -> None:
+    from piccolo.engine import engine_finder
+
+    from afterglow.db import is_postgres
+
+    engine = engine_finder()
+    settings = get_settings()
+    if engine is not None and is_postgres(engine) and settings.worker_db_pool_size > 0:
+        await engine.start_connection_pool(min_size=1, max_size=settings.worker_db_pool_size)  # type: ignore[attr-defined]
 
 
 def task_now(now_iso: str | None) -> datetime:
@@ -60,6 +90,7 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url, options = broker_options(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     app = Celery("afterglow", broker=url, include=["surveys.tasks", "reviews.tasks", "feedback.tasks"])
     app.conf.update(
         broker_transport_options=options,
@@ -68,6 +99,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Task events feed Flower's live view of workers, rates, runtimes and failures (docs/deploy.md).
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={
@@ -112,7 +146,7 @@ def _task_finished(**_: object) -> None:
 def _note(record: Any) -> None:
     """Run a failure-log write from a signal; the log must never take a worker down."""
     try:
-        asyncio.run(record)
+        run_async(record)
     except Exception:
         logger.exception("could not record a task failure")
 

@@ -57,6 +57,7 @@ class Settings:
     link_max_age_days: int = 90
     support_delay_hours: int = 3
     db_pool_size: int = 10
+    worker_db_pool_size: int = 2
     # Rate limits (0 turns one off): sign-in failures per account per window, and per-minute request counts.
     rate_sign_in_failures: int = 5
     rate_sign_in_window_minutes: int = 15
@@ -68,6 +69,9 @@ class Settings:
     rate_public_per_address: int = 1200
     rate_votes_per_address: int = 30
     review_photo_max_bytes: int = 10_000_000
+    # Emails that SMTP refuses are retried with growing pauses (at most this long between two tries).
+    mail_retries: int = 8
+    mail_retry_backoff_max: int = 600
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
 
@@ -127,6 +131,7 @@ def load() -> Settings:
         link_max_age_days=_int("LINK_MAX_AGE_DAYS", 90),
         support_delay_hours=_int("SUPPORT_DELAY_HOURS", 3),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        worker_db_pool_size=_int("WORKER_DB_POOL_SIZE", 2),
         rate_sign_in_failures=_int("RATE_SIGN_IN_FAILURES", 5),
         rate_sign_in_window_minutes=_int("RATE_SIGN_IN_WINDOW_MINUTES", 15),
         rate_sign_in_per_address=_int("RATE_SIGN_IN_PER_ADDRESS", 20),
@@ -137,6 +142,8 @@ def load() -> Settings:
         rate_public_per_address=_int("RATE_PUBLIC_PER_ADDRESS", 1200),
         rate_votes_per_address=_int("RATE_VOTES_PER_ADDRESS", 30),
         review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
+        mail_retries=max(0, _int("MAIL_RETRIES", 8)),
+        mail_retry_backoff_max=max(1, _int("MAIL_RETRY_BACKOFF_MAX", 600)),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
         log_level=_env("LOG_LEVEL", "INFO"),
     )

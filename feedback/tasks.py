@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from afterglow.celery_app import celery_app, task_now
+from afterglow.celery_app import celery_app, run_async, task_now
 from feedback.services.intake import Ingested, ingest, ingest_pending
 
 
@@ -15,10 +13,10 @@ def _report(result: Ingested) -> dict[str, object]:
 @celery_app.task(name="feedback.ingest")
 def ingest_source(source: str, source_id: int, now_iso: str | None = None) -> dict[str, object]:
     """Copy, tag and route one piece of feedback after its source was saved. Safe to run twice."""
-    return _report(asyncio.run(ingest(source, source_id, task_now(now_iso))))
+    return _report(run_async(ingest(source, source_id, task_now(now_iso))))
 
 
 @celery_app.task(name="feedback.ingest_pending")
 def pending(now_iso: str | None = None) -> int:
     """Beat pass (every five minutes): everything saved whose announcement never arrived, or changed since."""
-    return len(asyncio.run(ingest_pending(task_now(now_iso))))
+    return len(run_async(ingest_pending(task_now(now_iso))))

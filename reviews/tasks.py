@@ -8,7 +8,7 @@ from datetime import datetime
 
 from kombu.exceptions import OperationalError
 
-from afterglow.celery_app import MAIL_RETRY, celery_app, task_now
+from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
 from afterglow.settings import get_settings
 from reviews.services.rejection_email import send_rejection_email, unsent_rejections
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 )
 def send_rejection(review_id: int, now_iso: str | None = None) -> str:
     """Email the customer why their review was not published. Safe to run twice: the second finds it sent."""
-    return asyncio.run(send_rejection_email(review_id, task_now(now_iso), get_settings()))
+    return run_async(send_rejection_email(review_id, task_now(now_iso), get_settings()))
 
 
 @celery_app.task(name="reviews.send_pending_rejections")
@@ -36,7 +36,7 @@ def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return outcomes
 
-    return asyncio.run(catch_up())
+    return run_async(catch_up())
 
 
 async def queue_rejection_email(review_id: int, now: datetime) -> bool:
