@@ -208,10 +208,11 @@ class Call:
     path: str
     body: bytes = b""
     content_type: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def form(cls, path: str, fields: Mapping[str, object]) -> Call:
-        return cls("POST", path, urlencode(fields).encode(), "application/x-www-form-urlencoded")
+    def form(cls, path: str, fields: Mapping[str, object], headers: tuple[tuple[str, str], ...] = ()) -> Call:
+        return cls("POST", path, urlencode(fields).encode(), "application/x-www-form-urlencoded", headers)
 
     def wire(self, host: str) -> bytes:
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}", "User-Agent: afterglow-bench"]
@@ -219,6 +220,7 @@ class Call:
             lines.append(f"Content-Length: {len(self.body)}")
         if self.content_type:
             lines.append(f"Content-Type: {self.content_type}")
+        lines.extend(f"{name}: {value}" for name, value in self.headers)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 

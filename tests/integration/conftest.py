@@ -146,17 +146,21 @@ async def wait_for_async(condition: Callable[[], object], timeout: float = 30.0,
 
 
 class Workers:
-    """Real Celery worker processes consuming from the real Redis broker."""
+    """Real Celery worker processes consuming from the real Redis broker (or the one `env` names)."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, env: dict[str, str] | None = None, name: str = "worker") -> None:
         self.log_dir = log_dir
+        self.env = {**os.environ, **INTEGRATION_ENV, **(env or {})}
+        self.name = name
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.started = 0
 
     def start(self, count: int = 1) -> None:
-        env = {**os.environ, **INTEGRATION_ENV}
+        env = self.env
         for _ in range(count):
-            n = len(self.procs)
-            log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
+            n = self.started
+            self.started += 1
+            log = open(self.log_dir / f"{self.name}-{n}.log", "wb")  # noqa: SIM115 - closed with the process
             self.procs.append(
                 subprocess.Popen(
                     [
@@ -167,7 +171,7 @@ class Workers:
                         "afterglow.celery_app",
                         "worker",
                         "--pool=solo",
-                        f"--hostname=w{n}-{os.getpid()}@%h",
+                        f"--hostname={self.name}{n}-{os.getpid()}@%h",
                         "--loglevel=INFO",
                         "--without-gossip",
                         "--without-mingle",
@@ -178,7 +182,24 @@ class Workers:
                     stderr=subprocess.STDOUT,
                 )
             )
-        wait_for(lambda: len(celery_app.control.ping(timeout=0.5)) >= len(self.procs), 60, "workers to answer ping")
+        if self.env.get("AFTERGLOW_BROKER_URL") == REDIS_URL:
+            wait_for(lambda: len(celery_app.control.ping(timeout=0.5)) >= len(self.procs), 60, "workers to answer ping")
+        else:
+            wait_for(lambda: self._ready(), 60, "workers to start consuming")
+
+    def _ready(self) -> bool:
+        """Every worker of this pool logged that it is ready (workers on another broker cannot be pinged from here)."""
+        return all(b"ready." in (self.log_dir / f"{self.name}-{n}.log").read_bytes() for n in self._numbers())
+
+    def _numbers(self) -> range:
+        return range(self.started - len(self.procs), self.started)
+
+    def kill(self) -> None:
+        """SIGKILL every worker of this pool: no goodbye, no acknowledgement of the task in hand."""
+        for proc in self.procs:
+            proc.kill()
+            proc.wait(timeout=20)
+        self.procs.clear()
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -218,3 +239,16 @@ async def client(settings: Settings) -> AsyncTestClient:
 @pytest.fixture
 def api_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {settings.api_key}"}
+
+
+LONG = os.environ.get("AFTERGLOW_LONG_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long fault and load tests run when asked (.ci/run asks); otherwise they are skipped, saying how."""
+    if LONG:
+        return
+    skip = pytest.mark.skip(reason="a long fault or load test: set AFTERGLOW_LONG_TESTS=1 to run it (.ci/run does)")
+    for item in items:
+        if item.get_closest_marker("long"):
+            item.add_marker(skip)

@@ -12,9 +12,10 @@ import pytest
 
 from afterglow.mail import MailNotSent, MailUncertain
 from afterglow.settings import Settings
+from bench.harness import free_port
+from bench.mailserver import Mailbox, smtp_server, text_of
 from surveys.services.emails import Rendered, deliver, interrupted_handovers, settle_handover
 from surveys.tables import SentEmail
-from tests.mailserver import Mailbox, free_port, smtp_server, text_of
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 MAIL = Rendered(

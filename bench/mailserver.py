@@ -1,0 +1,86 @@
+"""A real SMTP server for tests and benchmarks: aiosmtpd on a free port of 127.0.0.1, recording what it received,
+and able to misbehave the ways real servers do (refuse a message, drop the connection during DATA, stall)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from bench.harness import free_port
+
+
+class Mailbox:
+    """What the server received, in arrival order. Set `refuse` to an SMTP reply ("554 5.7.1 no") to refuse
+    messages, `drop` to close the connection after receiving a message without answering, or `hold` to make the
+    server wait (in DATA, after the message arrived, before answering) until the event is set: every message, or
+    only the `hold_at`-th."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[list[str]] = []
+        self.refuse: str | None = None
+        self.drop = False
+        self.hold: threading.Event | None = None
+        self.hold_at: int | None = None
+        self.arrived = threading.Event()
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
+        if self.refuse:
+            return self.refuse
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[arg-type]
+            self.envelopes.append(list(envelope.rcpt_tos))
+            held = self.hold is not None and self.hold_at in (None, len(self.messages))
+        self.arrived.set()
+        if held and self.hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
+        if self.drop:
+            server.transport.close()
+        return "250 OK"
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [str(m["Message-ID"]) for m in self.messages]
+
+    def to(self) -> list[str]:
+        with self._lock:
+            return [str(m["To"]) for m in self.messages]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.envelopes.clear()
+        self.arrived.clear()
+
+
+@contextmanager
+def smtp_server(box: Mailbox | None = None, port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """Run a server until the block ends; yields its mailbox and port."""
+    box, port = box or Mailbox(), port or free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def html_of(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()  # type: ignore[union-attr]
