@@ -33,10 +33,11 @@ def build_message(
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
-    for name, value in headers.items():
-        msg[name] = value
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    # After the body: set_content drops every Content-* header already set (Content-Language among them).
+    for name, value in headers.items():
+        msg[name] = value
     return msg
 
 

@@ -132,3 +132,11 @@ async def test_the_dev_outbox_keeps_the_email_as_sent(settings: Settings) -> Non
     assert await deliver(MAIL, "<m9@test>", "invitation", None, NOW, settings)
     assert not await deliver(MAIL, "<m9@test>", "invitation", None, NOW, settings)
     assert await states() == ["sent"]
+
+
+async def test_the_email_keeps_its_language_and_other_headers_over_smtp(settings: Settings) -> None:
+    with smtp_server() as (box, port):
+        assert await deliver(MAIL, "<m10@test>", "invitation", None, NOW, via(settings, port))
+    [message] = box.messages
+    assert message["Content-Language"] == "en"
+    assert message.get_content_type() == "multipart/alternative"
