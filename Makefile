@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python -m bench.survey_page
 	$(BIN)/python -m bench.reviews_widget
 	$(BIN)/python -m bench.sentiment_eval
+	$(BIN)/python -m bench.tagging
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup

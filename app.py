@@ -23,9 +23,14 @@ from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import database_unavailable, now, security_headers
+from afterglow.web import RefuseNulCharacters, database_unavailable, now, security_headers
+from feedback.controllers.channels import NotificationsController
 from feedback.controllers.dashboard import DashboardController
+from feedback.controllers.inbound import InboundEmailController
 from feedback.controllers.inbox import InboxController
+from feedback.controllers.replies import ConversationController, ReplyController
+from feedback.controllers.rules import RoutingRulesController
+from feedback.controllers.suggestions import SuggestionBoxController
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController
@@ -68,9 +73,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ProductsApiController,
         ReviewWidgetController,
         ItemReviewController,
+        ConversationController,
+        InboundEmailController,
+        SuggestionBoxController,
         Router(
             path="/",
-            route_handlers=[SignInController, InboxController, DashboardController, ReviewsController, AdminController],
+            route_handlers=[
+                SignInController,
+                InboxController,
+                ReplyController,
+                DashboardController,
+                ReviewsController,
+                AdminController,
+                NotificationsController,
+                RoutingRulesController,
+            ],
             middleware=[session_auth(settings).middleware],
         ),
         create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
@@ -86,16 +103,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         plugins=[HTMXPlugin()],
-        # Token-bearing public routes (/s/, /u/) and key-authenticated machine routes need no CSRF cookie:
+        # Token-bearing public routes (/s/, /u/, /r/: a customer's conversation) and key-authenticated machine
+        # routes need no CSRF cookie:
         # the unguessable signed token (or the API key or HMAC) already proves the request is meant. The widget
         # lives in other sites' frames, where our cookies may not arrive; its one write (a vote) is rate-limited.
+        # The suggestion box (exactly /feedback and /feedback/embed, which shops frame) acts for no one: a forged
+        # post can only do what anyone may do openly, leave a note; a signed form token, a honeypot and a rate
+        # limit per address keep bots out.
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_httponly=False,
-            exclude=["/api/", "/webhooks/", "/s/", "/u/", "/widget/"],
+            exclude=["/api/", "/webhooks/", "/s/", "/u/", r"^/r/", "/widget/", r"^/feedback(/embed)?/?$"],
         ),
-        middleware=[RequestLogMiddleware],
+        middleware=[RequestLogMiddleware, RefuseNulCharacters],
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={

@@ -35,6 +35,10 @@ class Staff:
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
+#: The column sizes of Team.name and Piccolo's BaseUser.username / .email.
+TEAM_NAME_MAX = 100
+USERNAME_MAX = 100
+EMAIL_MAX = 255
 
 
 def slugify(name: str) -> str:
@@ -46,6 +50,8 @@ async def create_staff(username: str, password: str, role: str, *, email: str, t
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError("a staff user needs an email address")
+    if len(email) > EMAIL_MAX or len(username) > USERNAME_MAX:
+        raise AccountError(f"usernames have at most {USERNAME_MAX} characters, email addresses {EMAIL_MAX}")
     if await BaseUser.exists().where(BaseUser.email == email):
         raise AccountError(f"{email} belongs to another user already")
     if role not in ROLES:
@@ -95,6 +101,8 @@ async def create_team(name: str) -> int:
     slug = slugify(name)
     if not name or not slug:
         raise AccountError("a team needs a name")
+    if len(name) > TEAM_NAME_MAX:
+        raise AccountError(f"a team name has at most {TEAM_NAME_MAX} characters")
     try:
         rows = await Team.insert(Team(name=name, slug=slug)).returning(Team.id)
     except UNIQUE_VIOLATIONS:

@@ -108,6 +108,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "dispatch-invitations": {"task": "surveys.dispatch", "schedule": 60.0},
             "ingest-pending-feedback": {"task": "feedback.ingest_pending", "schedule": 300.0},
             "send-pending-rejection-emails": {"task": "reviews.send_pending_rejections", "schedule": 300.0},
+            "notify-urgent-feedback": {"task": "feedback.notify_pending", "schedule": 300.0},
+            "send-team-digests": {"task": "feedback.team_digests", "schedule": 300.0},
+            "deliver-team-webhooks": {"task": "feedback.deliver_webhooks", "schedule": 60.0},
+            "send-pending-replies": {"task": "feedback.send_pending_replies", "schedule": 60.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )

@@ -262,6 +262,30 @@ def _analysis_input(line: str) -> tuple[str, dict[str, Any]]:
 
 
 @main.command()
+@click.option("--now", "now_text", default=None, help="Record the tags as of this ISO-8601 moment (default: now).")
+def reanalyse(now_text: str | None) -> None:
+    """Re-tag all feedback after a change to the analyser or the topic keywords, and route it again; labels and
+    topics corrected by people stay. A progress bar on stderr, one JSON summary line on stdout."""
+    from feedback.services.intake import reanalyse as reanalyse_all
+
+    with Progress(
+        TextColumn("[bold]Re-analysing[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("feedback", total=None)
+        summary = asyncio.run(
+            reanalyse_all(
+                _parse_now(now_text),
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        )
+    click.echo(json.dumps(summary))
+
+
+@main.command()
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
 @click.option("--role", type=click.Choice(["admin", "manager", "member"]), default="member", prompt=True)
@@ -283,6 +307,26 @@ def createuser(username: str, email: str, role: str, teams: tuple[str, ...], pas
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"id": user_id, "username": username, "role": role, "teams": list(teams)}))
+
+
+@main.command("receive-mail")
+@click.option("--recipient", default=None, help="The envelope recipient, if the MTA passes it (Postfix: ${recipient}).")
+def receive_mail(recipient: str | None) -> None:
+    """Attach a customer's emailed answer, read as a raw message on standard input (an MTA pipe), to its thread.
+    Prints one JSON line. Exit code 1 with the reason when no thread matches or there is nothing to attach (the MTA
+    bounces it); 75 (EX_TEMPFAIL: the MTA tries again later) when it could not be stored, e.g. the database is down."""
+    from feedback.services.inbound import InboundRefused, receive_email
+
+    raw = sys.stdin.buffer.read()
+    try:
+        received = asyncio.run(receive_email(raw, datetime.now(UTC), recipient=recipient))
+    except InboundRefused as exc:
+        console.print(f"[red]not attached[/red]: {exc.message}", highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # anything else is worth a retry by the MTA, never a bounce
+        console.print(f"[red]not stored, try again later[/red]: {type(exc).__name__}: {exc}", highlight=False)
+        sys.exit(75)
+    click.echo(json.dumps(received.as_dict()))
 
 
 @main.command()

@@ -150,6 +150,15 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return get_remote_address(request)
 
 
+async def hit_per_address(
+    request: Request[Any, Any, Any], name: str, limit: int, *, now: datetime
+) -> RetryAfter | None:
+    """Count one request from this address against `limit` a minute, for a handler that answers a refusal itself
+    (the suggestion box keeps what was typed); RetryAfter once the limit is used."""
+    store = request.app.stores.get(RATE_LIMIT_STORE)
+    return await hit(store, f"{name}:{client_address(request)}", limit, 60, now=now)
+
+
 def signed_link(request: Request[Any, Any, Any]) -> str:
     return digest(str(request.path_params.get("signed", "")))
 

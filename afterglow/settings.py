@@ -19,6 +19,13 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _hour(name: str, default: int) -> int:
+    hour = _int(name, default)
+    if not 0 <= hour <= 23:
+        raise RuntimeError(f"AFTERGLOW_{name} must be an hour from 0 to 23, not {hour}")
+    return hour
+
+
 def _category_delays(raw: str) -> dict[str, int]:
     """Parse `furniture=14,food=1` into {category: days}."""
     delays: dict[str, int] = {}
@@ -56,6 +63,10 @@ class Settings:
     reminder_days: int = 4
     link_max_age_days: int = 90
     support_delay_hours: int = 3
+    # Team notifications: the local hour (shop time zone) of the daily digest; outgoing webhook timeout and attempts.
+    digest_hour: int = 8
+    webhook_timeout_seconds: int = 10
+    webhook_max_attempts: int = 8
     db_pool_size: int = 10
     worker_db_pool_size: int = 2
     # Rate limits (0 turns one off): sign-in failures per account per window, and per-minute request counts.
@@ -68,11 +79,19 @@ class Settings:
     rate_webhooks_per_address: int = 1200
     rate_public_per_address: int = 1200
     rate_votes_per_address: int = 30
+    rate_suggestions_per_address: int = 5
+    suggestion_max_chars: int = 5000
     review_photo_max_bytes: int = 10_000_000
     # Emails that SMTP refuses are retried with growing pauses (at most this long between two tries).
     mail_retries: int = 8
     mail_retry_backoff_max: int = 600
+    # Replies to customers: plus-addressed Reply-To (`replies@shop.example` → `replies+<thread>@shop.example`),
+    # the Bearer secret of the inbound-email webhook, and customer answers per conversation link per hour.
+    reply_address: str = ""
+    inbound_secret: str = ""
+    rate_answers_per_link: int = 20
     log_format: str = "text"  # text | json
+    topics_file: str = ""  # JSON topics and keywords replacing the defaults (docs/topics.md)
     log_level: str = "INFO"
 
     @property
@@ -130,6 +149,9 @@ def load() -> Settings:
         reminder_days=_int("REMINDER_DAYS", 4),
         link_max_age_days=_int("LINK_MAX_AGE_DAYS", 90),
         support_delay_hours=_int("SUPPORT_DELAY_HOURS", 3),
+        digest_hour=_hour("DIGEST_HOUR", 8),
+        webhook_timeout_seconds=max(1, _int("WEBHOOK_TIMEOUT_SECONDS", 10)),
+        webhook_max_attempts=max(1, _int("WEBHOOK_MAX_ATTEMPTS", 8)),
         db_pool_size=_int("DB_POOL_SIZE", 10),
         worker_db_pool_size=_int("WORKER_DB_POOL_SIZE", 2),
         rate_sign_in_failures=_int("RATE_SIGN_IN_FAILURES", 5),
@@ -141,10 +163,16 @@ def load() -> Settings:
         rate_webhooks_per_address=_int("RATE_WEBHOOKS_PER_ADDRESS", 1200),
         rate_public_per_address=_int("RATE_PUBLIC_PER_ADDRESS", 1200),
         rate_votes_per_address=_int("RATE_VOTES_PER_ADDRESS", 30),
+        rate_suggestions_per_address=_int("RATE_SUGGESTIONS_PER_ADDRESS", 5),
+        suggestion_max_chars=max(1, _int("SUGGESTION_MAX_CHARS", 5000)),
         review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
         mail_retries=max(0, _int("MAIL_RETRIES", 8)),
         mail_retry_backoff_max=max(1, _int("MAIL_RETRY_BACKOFF_MAX", 600)),
+        reply_address=_env("REPLY_ADDRESS").strip(),
+        inbound_secret=_env("INBOUND_SECRET"),
+        rate_answers_per_link=_int("RATE_ANSWERS_PER_LINK", 20),
         log_format=_env("LOG_FORMAT", "json" if env == "production" else "text"),
+        topics_file=_env("TOPICS_FILE").strip(),
         log_level=_env("LOG_LEVEL", "INFO"),
     )
 

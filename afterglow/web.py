@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
@@ -111,3 +112,48 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
     response = error_page(request, 503, "Please try again", message, language)
     response.headers.update(headers)
     return response
+
+
+#: Bodies whose text a NUL character could reach: PostgreSQL cannot store it, and no person types it.
+_TEXT_BODIES = (b"application/x-www-form-urlencoded", b"application/json")
+
+
+class RefuseNulCharacters:
+    """Answers 400 to a form or JSON body carrying a NUL character (`%00`, `\\u0000`), before any handler stores
+    text that PostgreSQL would refuse halfway. Multipart forms (photos are binary) clean their text fields instead."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip().lower()
+        if scope["type"] != "http" or content_type not in _TEXT_BODIES:
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        lowered = body.lower()
+        if b"\x00" in body or b"%00" in lowered or b"\\u0000" in lowered:
+            detail = b'{"status_code":400,"detail":"the request contains a NUL character, which cannot be stored"}'
+            await send(
+                {"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": detail})
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}]), send)
+
+
+def _replay(messages: list[Message]) -> Any:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    return receive

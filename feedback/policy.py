@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,10 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 #: Feedback kinds (FeedbackItem.kind) and the rule kinds each one can match.
 FEEDBACK_KINDS = ("order", "support", "review", "suggestion")
 SLA_MAX_HOURS = 24 * 90
+NAME_MAX = 120
+#: The longest value a condition can name: what FeedbackItem stores of a category and a channel.
+VALUE_MAX = {"categories": 100, "channels": 64}
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,8 @@ class InvalidRule(ValueError):
         self.message = message
 
 
-def check_rule(rule: Rule, known_teams: Sequence[int]) -> None:
-    """InvalidRule for the first thing wrong with `rule`; known_teams are the ids of existing teams."""
-    if not rule.name.strip():
-        raise InvalidRule("name", "Give the rule a name.")
+def check_conditions(rule: Rule) -> None:
+    """InvalidRule for the first condition that cannot hold as written (what a preview needs; no name or action)."""
     if rule.kind and rule.kind not in RULE_KINDS:
         raise InvalidRule("kind", "Choose a kind from the list.")
     if rule.score_min is not None or rule.score_max is not None:
@@ -191,6 +194,20 @@ def check_rule(rule: Rule, known_teams: Sequence[int]) -> None:
             raise InvalidRule("score", "The lowest score must not be above the highest.")
     if unknown := rule.labels - set(LABELS):
         raise InvalidRule("labels", f"Unknown sentiment: {', '.join(sorted(unknown))}.")
+    for name, values in (("categories", rule.categories), ("channels", rule.channels)):
+        if too_long := sorted(v for v in values if len(v) > VALUE_MAX[name]):
+            raise InvalidRule(name, f"A value can have at most {VALUE_MAX[name]} characters: {too_long[0][:40]}…")
+    if odd := sorted(v for v in rule.languages if not LANGUAGE_CODE.fullmatch(v)):
+        raise InvalidRule("languages", f"Languages are codes of two or three letters, such as en or de: {odd[0]}.")
+
+
+def check_rule(rule: Rule, known_teams: Sequence[int]) -> None:
+    """InvalidRule for the first thing wrong with `rule`; known_teams are the ids of existing teams."""
+    if not rule.name.strip():
+        raise InvalidRule("name", "Give the rule a name.")
+    if len(rule.name.strip()) > NAME_MAX:
+        raise InvalidRule("name", f"A name can have at most {NAME_MAX} characters.")
+    check_conditions(rule)
     if rule.priority not in PRIORITIES:
         raise InvalidRule("priority", "Choose a priority from the list.")
     if rule.sla_hours is not None and not 1 <= rule.sla_hours <= SLA_MAX_HOURS:

@@ -1,9 +1,26 @@
-"""Celery entry points for feedback: intake (tag and route), and the beat pass that catches up on lost work."""
+"""Celery entry points for feedback: intake (tag and route), team notifications (urgent emails, daily digests,
+outgoing webhooks), and the beat passes that catch up on lost work."""
 
 from __future__ import annotations
 
-from afterglow.celery_app import celery_app, run_async, task_now
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from celery import Task
+from kombu.exceptions import OperationalError
+
+from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
+from afterglow.mail import MailNotSent
+from afterglow.settings import get_settings
+from feedback.services.digests import send_digests
 from feedback.services.intake import Ingested, ingest, ingest_pending
+from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
+from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
+from feedback.services.webhooks import deliver_due, deliver_now, queue_item_webhooks
+
+logger = logging.getLogger(__name__)
 
 
 def _report(result: Ingested) -> dict[str, object]:
@@ -12,11 +29,109 @@ def _report(result: Ingested) -> dict[str, object]:
 
 @celery_app.task(name="feedback.ingest")
 def ingest_source(source: str, source_id: int, now_iso: str | None = None) -> dict[str, object]:
-    """Copy, tag and route one piece of feedback after its source was saved. Safe to run twice."""
-    return _report(run_async(ingest(source, source_id, task_now(now_iso))))
+    """Copy, tag and route one piece of feedback after its source was saved, and tell the teams it reached.
+    Safe to run twice: the second run creates no inbox items, so it notifies nobody again."""
+    now = task_now(now_iso)
+    result = run_async(ingest(source, source_id, now))
+    queue_notifications(result.new_inbox_items, now)
+    return _report(result)
 
 
 @celery_app.task(name="feedback.ingest_pending")
 def pending(now_iso: str | None = None) -> int:
     """Beat pass (every five minutes): everything saved whose announcement never arrived, or changed since."""
-    return len(run_async(ingest_pending(task_now(now_iso))))
+    now = task_now(now_iso)
+    results = run_async(ingest_pending(now))
+    queue_notifications([item for result in results for item in result.new_inbox_items], now)
+    return len(results)
+
+
+# Team notifications -----------------------------------------------------------------------------------------------
+
+
+def _publish(task: Task, *args: Any) -> None:
+    try:
+        task.delay(*args)
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not queue %s%s (broker unreachable: %s); a beat pass catches up", task.name, args, exc)
+
+
+def queue_notifications(inbox_item_ids: list[int], now: datetime) -> None:
+    """Hand new inbox items to the notifiers: an email task per urgent team item; a webhook delivery row per
+    item of a team with a webhook, and its first attempt. A broker outage loses nothing: the beat passes find
+    urgent items nobody was told about and due deliveries in the database."""
+    if not inbox_item_ids:
+        return
+
+    async def hand_over() -> tuple[list[int], list[int]]:
+        urgent = await urgent_team_items(inbox_item_ids)
+        return urgent, await queue_item_webhooks(inbox_item_ids, now, get_settings())
+
+    urgent, deliveries = run_async(hand_over())
+    for item_id in urgent:
+        _publish(notify_urgent, item_id, now.isoformat())
+    for delivery_id in deliveries:
+        _publish(deliver_webhook, delivery_id, now.isoformat())
+
+
+@celery_app.task(name="feedback.notify_urgent", **MAIL_RETRY)
+def notify_urgent(inbox_item_id: int, now_iso: str | None = None) -> str:
+    """Email the team about an urgent inbox item. Safe to run twice: the mail log and notified_at say it went."""
+    return run_async(send_urgent_notification(inbox_item_id, task_now(now_iso), get_settings()))
+
+
+@celery_app.task(name="feedback.notify_pending")
+def notify_pending(now_iso: str | None = None) -> dict[str, int]:
+    """Beat pass (every five minutes): urgent items of the last day that nobody was told about."""
+    return run_async(notify_unnotified(task_now(now_iso), get_settings()))
+
+
+@celery_app.task(name="feedback.team_digests")
+def team_digests(now_iso: str | None = None) -> dict[str, int]:
+    """Beat pass (every five minutes): each team's daily digest once its local hour has come. Safe to run twice."""
+    return run_async(send_digests(task_now(now_iso), get_settings()))
+
+
+@celery_app.task(name="feedback.deliver_webhook")
+def deliver_webhook(delivery_id: int, now_iso: str | None = None) -> str:
+    """The first attempt at a webhook delivery, right after routing; claimed like the pass's, so never doubled."""
+    return run_async(deliver_now(delivery_id, task_now(now_iso), get_settings()))
+
+
+@celery_app.task(name="feedback.deliver_webhooks")
+def deliver_webhooks(now_iso: str | None = None) -> dict[str, int]:
+    """Beat pass (every minute): claim and attempt every due webhook delivery; retries live in the database."""
+    return run_async(deliver_due(task_now(now_iso), get_settings()))
+
+
+# Replies to customers ---------------------------------------------------------------------------------------------
+
+
+class _ReplyTask(Task):  # type: ignore[misc]
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """SMTP refused every retry: the thread shows the reply as failed (a requeued run may still send it)."""
+        if isinstance(exc, MailNotSent) and args:
+            run_async(mark_failed(int(args[0])))
+
+
+@celery_app.task(name="feedback.send_reply", base=_ReplyTask, **MAIL_RETRY)
+def send_reply_task(entry_id: int, now_iso: str | None = None) -> str:
+    """Email a staff reply to the customer. Safe to run twice: the mail log says it went."""
+    return run_async(send_reply(entry_id, task_now(now_iso), get_settings()))
+
+
+@celery_app.task(name="feedback.send_pending_replies")
+def send_pending_replies(now_iso: str | None = None) -> dict[str, int]:
+    """Beat pass (every minute): replies still queued whose task was lost. Safe to run twice."""
+    return run_async(send_unsent_replies(task_now(now_iso), get_settings()))
+
+
+async def queue_reply(entry_id: int, now: datetime) -> bool:
+    """Hand a reply to the worker; False when the broker cannot be reached (the reply stays queued and the
+    `feedback.send_pending_replies` pass sends it). Publishing blocks, so it runs on a thread."""
+    try:
+        await asyncio.to_thread(send_reply_task.delay, entry_id, now.isoformat())
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not queue reply %s (broker unreachable: %s)", entry_id, exc)
+        return False
+    return True

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from feedback.analysis import label as policy
 from feedback.analysis.language import detect_language, normalise_language
-from feedback.analysis.lexicons import LANGUAGES_WITH_LEXICON, clauses, lexicon_language, split_sentences, tag
+from feedback.analysis.lexicons import (
+    LANGUAGES_WITH_LEXICON,
+    clause_spans,
+    is_opinion_word,
+    lexicon_language,
+    split_sentences,
+    tag,
+)
 from feedback.analysis.lexicons import score as score_text
 from feedback.analysis.model import Analysis, Aspect, SentenceSentiment
 from feedback.analysis.topics import topic_for
@@ -36,14 +43,19 @@ def analyse(
         )
         if whole.opinion_words:
             poles.append(whole.polarity)
-        for clause, contrast in clauses(lang, sentence):
-            part = score_text(lang, clause)
+        tokens = sentence.split()
+        # Each token's sentiment is its clause's ("the battery is terrible but the screen is gorgeous"), or the
+        # whole sentence's where its clause has no opinion of its own.
+        near = [round(whole.polarity, 4)] * len(tokens)
+        for start, end, contrast in clause_spans(lang, sentence):
+            part = score_text(lang, " ".join(tokens[start:end]))
             if part.opinion_words:
                 weight = (1 + policy.LATER_WEIGHT_STEP * position) * (policy.CONTRAST_WEIGHT if contrast else 1)
                 weighted.append((weight, part.polarity, part.subjectivity))
                 poles.append(part.polarity)
+                near[start:end] = [round(part.polarity, 4)] * (end - start)
             position += 1
-        aspects.extend(_aspects(lang, sentence, round(whole.polarity, 4)))
+        aspects.extend(_aspects(lang, sentence, near))
 
     polarity = subjectivity = None
     if weighted:
@@ -66,36 +78,41 @@ def analyse(
     )
 
 
-def _aspects(language: str, sentence: str, polarity: float) -> list[Aspect]:
+def _aspects(language: str, sentence: str, near: list[float]) -> list[Aspect]:
     """Runs of nouns inside noun-phrase chunks (English) or capitalised words (German), plus other words that
-    name a topic ("geliefert", "arrived"), each with its sentence's polarity."""
+    name a topic ("geliefert", "arrived"), each with the sentiment `near` its first word."""
     tokens = tag(language, sentence)
-    phrases: list[list[str]] = []
+    if len(tokens) != len(near):  # the tagger split differently: the sentence's sentiment for all
+        near = [near[0] if near else 0.0] * len(tokens)
+    phrases: list[tuple[int, list[str]]] = []
     run: list[str] = []
+    run_start = 0
     for i, token in enumerate(tokens):
         in_np = language != "en" or token.chunk.endswith("NP")
         # Opinion words tagged as nouns ("Great, …" → NNP, "I love it" → NN) are no aspect unless they name a topic.
         is_noun = (
             token.tag in NOUN_TAGS
             and in_np
-            and not (score_text(language, token.word).opinion_words and not topic_for(token.word, language))
+            and not (is_opinion_word(language, token.word) and not topic_for(token.word, language))
         )
         continues = run and token.chunk != "B-NP" and tokens[i - 1].tag in NOUN_TAGS
         if is_noun and (continues or not run):
+            if not run:
+                run_start = i
             run.append(token.word)
             continue
         if run:
-            phrases.append(run)
-        run = [token.word] if is_noun else []
+            phrases.append((run_start, run))
+        run, run_start = ([token.word], i) if is_noun else ([], i)
         if not is_noun and token.word.isalpha() and topic_for(token.word, language):
-            phrases.append([token.word])
+            phrases.append((i, [token.word]))
     if run:
-        phrases.append(run)
-    return [Aspect(" ".join(p), topic_for(" ".join(p), language), polarity) for p in phrases]
+        phrases.append((run_start, run))
+    return [Aspect(" ".join(p), topic_for(" ".join(p), language), near[start]) for start, p in phrases]
 
 
 def _untokenise(sentence: str) -> str:
     # The splitter spaces punctuation off ("late !"); give the customer's spelling back.
-    for mark in (" .", " ,", " !", " ?", " ;", " :", " )", " n't", " 's"):
+    for mark in (" .", " ,", " !", " ?", " ;", " :", " )", " n't", " 's", " 'll", " 're", " 've", " 'd", " 'm"):
         sentence = sentence.replace(mark, mark[1:])
     return sentence.replace("( ", "(")

@@ -5,13 +5,15 @@ on changed, and routing only adds what is missing."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from afterglow.db import UNIQUE_VIOLATIONS
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
 from feedback.services.routing import route
 from feedback.services.sources import SOURCES, Snapshot, UnknownSource, read_source, source_key
 from feedback.services.tagging import analyse_snapshot, analysed_hash, store_tags
@@ -53,39 +55,55 @@ def _copied(snapshot: Snapshot) -> dict[Any, Any]:
 async def upsert_item(snapshot: Snapshot) -> tuple[int, str]:
     """The feedback item for this source, created or brought up to date; returns its id and its analysed hash."""
     values = _copied(snapshot)
-    where = FeedbackItem.source_key == snapshot.key
-    found = await FeedbackItem.select(FeedbackItem.id, FeedbackItem.analysed_hash).where(where).first()
-    if found is None:
-        row = FeedbackItem(
-            source=snapshot.source,
-            source_id=snapshot.source_id,
-            source_key=snapshot.key,
-            thread_token=secrets.token_urlsafe(16)[:22],
-        )
-        for column, value in values.items():
-            setattr(row, column._meta.name, value)
-        try:
-            inserted = await FeedbackItem.insert(row).returning(FeedbackItem.id)
-            return int(inserted[0]["id"]), ""
-        except UNIQUE_VIOLATIONS:  # a twin run inserted it first
-            found = await FeedbackItem.select(FeedbackItem.id, FeedbackItem.analysed_hash).where(where).first()
-            assert found is not None
-    await FeedbackItem.update(values).where(FeedbackItem.id == found["id"])
-    return int(found["id"]), found["analysed_hash"]
+    row = FeedbackItem(
+        source=snapshot.source,
+        source_id=snapshot.source_id,
+        source_key=snapshot.key,
+        thread_token=secrets.token_urlsafe(16)[:22],
+    )
+    for column, value in values.items():
+        setattr(row, column._meta.name, value)
+    # One statement for both cases, so a twin run cannot race it: an existing item keeps its id, thread token and
+    # tags, and returns the hash its tags were made from ("" for a new item).
+    upserted = (
+        await FeedbackItem.insert(row)
+        .on_conflict(target=FeedbackItem.source_key, action="DO UPDATE", values=list(values))
+        .returning(FeedbackItem.id, FeedbackItem.analysed_hash)
+    )
+    return int(upserted[0]["id"]), upserted[0]["analysed_hash"]
+
+
+def _one_connection() -> contextlib.AbstractAsyncContextManager[Any]:
+    """A transaction, so that a step's queries share one connection: on SQLite every query outside one opens a
+    connection and a thread of its own. SQLite's takes the write lock up front (IMMEDIATE), so a twin worker waits
+    for it (busy timeout) instead of failing to upgrade a read lock."""
+    db = FeedbackItem._meta.db
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+def _routing_step() -> contextlib.AbstractAsyncContextManager[Any]:
+    """Storing tags and routing share one SQLite transaction. Not on PostgreSQL: there, the insert that loses a
+    race for an inbox item (which routing expects and skips) would abort the whole transaction."""
+    return _one_connection() if isinstance(FeedbackItem._meta.db, SQLiteEngine) else contextlib.nullcontext()
 
 
 async def ingest(source: str, source_id: int, now: datetime, *, retag: bool = False) -> Ingested:
     """Copy, tag (when the text, score or analyser changed, or `retag`) and route one piece of feedback."""
     try:
-        snapshot = await read_source(source, source_id)
+        async with _one_connection():
+            snapshot = await read_source(source, source_id)
+            feedback_id, stored_hash = await upsert_item(snapshot)
     except UnknownSource:
         return Ingested(None)
-    feedback_id, stored_hash = await upsert_item(snapshot)
     digest = analysed_hash(snapshot)
     tagged = retag or digest != stored_hash
-    if tagged:
-        await store_tags(feedback_id, analyse_snapshot(snapshot), digest, now)
-    routed = await route(feedback_id, now)
+    found = analyse_snapshot(snapshot) if tagged else None  # outside any transaction: no lock held meanwhile
+    async with _routing_step():
+        if found is not None:
+            await store_tags(feedback_id, found, digest, now)
+        routed = await route(feedback_id, now)
     return Ingested(feedback_id, tagged, routed.created)
 
 
@@ -123,9 +141,10 @@ async def reanalyse(
     now: datetime, *, on_progress: Callable[[int, int], None] | None = None, batch: int = 500
 ) -> dict[str, int]:
     """Re-tag every feedback item (after a change to the analyser or the topic keywords) and route it again;
-    corrections made by people stay. Returns how many were re-tagged and how many labels changed."""
+    corrections made by people stay. Returns how many were re-tagged, how many labels changed, and how many
+    items were left as they were because their source is gone."""
     total = await FeedbackItem.count()
-    done = changed = 0
+    done = reanalysed = changed = gone = 0
     last_id = 0
     while True:
         rows = (
@@ -137,14 +156,19 @@ async def reanalyse(
         if not rows:
             break
         for row in rows:
-            await ingest(row["source"], row["source_id"], now, retag=True)
-            after = await FeedbackItem.select(FeedbackItem.label).where(FeedbackItem.id == row["id"]).first()
-            changed += after is not None and after["label"] != row["label"]
+            result = await ingest(row["source"], row["source_id"], now, retag=True)
+            reanalysed += result.feedback_id is not None
+            gone += result.feedback_id is None
             done += 1
             if on_progress:
                 on_progress(done, total)
+        labels = await FeedbackItem.select(FeedbackItem.id, FeedbackItem.label).where(
+            FeedbackItem.id.is_in([row["id"] for row in rows])
+        )
+        after = {item["id"]: item["label"] for item in labels}
+        changed += sum(1 for row in rows if row["id"] in after and after[row["id"]] != row["label"])
         last_id = rows[-1]["id"]
-    return {"reanalysed": done, "labels_changed": changed}
+    return {"reanalysed": reanalysed, "labels_changed": changed, "sources_gone": gone}
 
 
 __all__ = ["SOURCES", "Ingested", "ingest", "ingest_pending", "pending_sources", "reanalyse", "upsert_item"]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from piccolo.query.methods.select import Count
 
 from accounts.services import Staff, audit
 from accounts.tables import Team
 from feedback.policy import Rule, check_rule, evaluate, matches
 from feedback.services.routing import all_rules, facts_of, rule_from_row
-from feedback.tables import FeedbackItem, RoutingRule
+from feedback.tables import FeedbackItem, InboxItem, RoutingRule
 
 PREVIEW_SIZE = 100
+#: How far back the rules list counts what each rule routed.
+ACTIVITY_DAYS = 30
 
 
 class UnknownRule(LookupError):
@@ -20,7 +24,13 @@ class UnknownRule(LookupError):
 
 
 async def team_ids() -> list[int]:
+    """The ids of every team a rule may name."""
     return [row["id"] for row in await Team.select(Team.id)]
+
+
+async def team_names() -> dict[int, str]:
+    """Every team a rule may name, by id, in alphabetical order."""
+    return {row["id"]: row["name"] for row in await Team.select(Team.id, Team.name).order_by(Team.name)}
 
 
 def _columns(rule: Rule) -> dict[Any, Any]:
@@ -45,6 +55,7 @@ def _columns(rule: Rule) -> dict[Any, Any]:
 
 
 async def get_rule(rule_id: int) -> Rule:
+    """One saved rule (UnknownRule when there is none)."""
     row = await RoutingRule.select().where(RoutingRule.id == rule_id).output(load_json=True).first()
     if row is None:
         raise UnknownRule(rule_id)
@@ -75,11 +86,15 @@ async def update_rule(rule_id: int, rule: Rule, by: Staff | None, now: datetime)
 async def delete_rule(rule_id: int, by: Staff | None, now: datetime) -> None:
     """Remove a rule. Inbox items it routed stay where they are and keep its name."""
     rule = await get_rule(rule_id)
-    await RoutingRule.delete().where(RoutingRule.id == rule_id)
+    async with RoutingRule._meta.db.transaction():
+        # The foreign key would cascade (Piccolo's default) and take the team's inbox items with it.
+        await InboxItem.update({InboxItem.rule: None}).where(InboxItem.rule == rule_id)
+        await RoutingRule.delete().where(RoutingRule.id == rule_id)
     await audit(by, "routing.rule_deleted", f"rule:{rule_id}", now, name=rule.name)
 
 
 async def set_active(rule_id: int, active: bool, by: Staff | None, now: datetime) -> None:
+    """Switch a rule on or off; a rule that is off is skipped when routing."""
     rule = await get_rule(rule_id)
     await RoutingRule.update({RoutingRule.active: active, RoutingRule.updated_at: now}).where(RoutingRule.id == rule_id)
     await audit(by, "routing.rule_switched", f"rule:{rule_id}", now, name=rule.name, active=active)
@@ -111,6 +126,7 @@ class PreviewRow:
     text: str
     matches: bool
     decided_by: str  # the rule that routes it once this rule is saved ("" = triage)
+    reached: bool = False  # this rule is among those that route it (not taken first by an earlier rule)
 
 
 @dataclass(frozen=True)
@@ -176,6 +192,48 @@ async def preview_rule(rule: Rule, replacing: int | None = None, size: int = PRE
                 text=(f"{row['title']}. {row['text']}" if row["title"] else row["text"])[:200],
                 matches=matches(trial, fact),
                 decided_by=", ".join(r.name or "this rule" for r in decision.rules),
+                reached=any(r.id == trial.id for r in decision.rules),
             )
         )
     return Preview(result)
+
+
+# What each rule did ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the rules did with the feedback of the last `days` days (by when the feedback was given)."""
+
+    days: int
+    feedback: int  # feedback items routed
+    triage: int  # of which no rule matched
+    matched: dict[int, int]  # rule id → feedback items it matched
+    inbox_items: dict[int, int]  # rule id → inbox items it created for that feedback
+
+
+async def rule_activity(now: datetime, days: int = ACTIVITY_DAYS) -> Activity:
+    """Per rule, how much feedback it matched and how many inbox items it made, from the routing records."""
+    since = now - timedelta(days=days)
+    records = (
+        await FeedbackItem.select(FeedbackItem.routing)
+        .where((FeedbackItem.created_at >= since) & FeedbackItem.routed_at.is_not_null())
+        .output(load_json=True)
+    )
+    matched: dict[int, int] = {}
+    for record in records:
+        for rule_id in {entry.get("rule") for entry in record["routing"] or ()}:
+            if isinstance(rule_id, int):
+                matched[rule_id] = matched.get(rule_id, 0) + 1
+    made = (
+        await InboxItem.select(InboxItem.rule, Count())
+        .where((InboxItem.feedback.created_at >= since) & InboxItem.rule.is_not_null())
+        .group_by(InboxItem.rule)
+    )
+    return Activity(
+        days=days,
+        feedback=len(records),
+        triage=sum(1 for record in records if not record["routing"]),
+        matched=matched,
+        inbox_items={row["rule"]: row["count"] for row in made},
+    )

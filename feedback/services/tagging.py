@@ -13,7 +13,8 @@ from typing import Any
 
 from accounts.services import Staff
 from feedback.analysis import ANALYSER_VERSION, Analysis, analyse
-from feedback.analysis.topics import TOPIC_KEYWORDS
+from feedback.analysis.language import detect_language
+from feedback.analysis.topics import TOPIC_KEYWORDS, TOPICS_DIGEST
 from feedback.policy import LABELS
 from feedback.services.sources import Snapshot
 from feedback.tables import FeedbackItem, FeedbackTopic
@@ -26,13 +27,22 @@ class InvalidCorrection(ValueError):
 def analysed_hash(snapshot: Snapshot) -> str:
     """Everything the tags depend on: the analyser's version, the text, the score and the language hint."""
     score, scale = snapshot.score
-    basis = [ANALYSER_VERSION, snapshot.analysed_text, score, scale, snapshot.locale]
+    basis = [ANALYSER_VERSION, TOPICS_DIGEST, snapshot.analysed_text, score, scale, snapshot.locale]
     return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
 
 def analyse_snapshot(snapshot: Snapshot) -> Analysis:
     score, scale = snapshot.score
-    return analyse(snapshot.analysed_text, score=score, scale=scale, language=snapshot.locale or None)
+    return analyse(snapshot.analysed_text, score=score, scale=scale, language=language_hint(snapshot))
+
+
+def language_hint(snapshot: Snapshot) -> str | None:
+    """The language to read the text in. Survey answers and reviews are written in the language the customer was
+    asked in (their locale). A suggestion-box note comes with only the browser's language, weaker evidence: there
+    the text's own function words decide when they can, and the browser's language when they cannot."""
+    if snapshot.source == "suggestion":
+        return detect_language(snapshot.analysed_text) or snapshot.locale or None
+    return snapshot.locale or None
 
 
 @dataclass(frozen=True)
@@ -75,19 +85,19 @@ def tag_values(found: Analysis, digest: str, now: datetime) -> dict[Any, Any]:
 
 async def store_tags(feedback_id: int, found: Analysis, digest: str, now: datetime) -> None:
     """Save the analyser's tags; the label and topics staff see follow them unless a person corrected them."""
-    item = (
-        await FeedbackItem.select(
-            FeedbackItem.label_corrected_at, FeedbackItem.topics_corrected_at, FeedbackItem.created_at
-        )
-        .where(FeedbackItem.id == feedback_id)
-        .first()
-    )
-    if item is None:
-        return
-    values = tag_values(found, digest, now)
-    if item["label_corrected_at"] is None:
-        values[FeedbackItem.label] = found.label
     async with FeedbackItem._meta.db.transaction():
+        item = (
+            await FeedbackItem.select(
+                FeedbackItem.label_corrected_at, FeedbackItem.topics_corrected_at, FeedbackItem.created_at
+            )
+            .where(FeedbackItem.id == feedback_id)
+            .first()
+        )
+        if item is None:
+            return
+        values = tag_values(found, digest, now)
+        if item["label_corrected_at"] is None:
+            values[FeedbackItem.label] = found.label
         await FeedbackItem.update(values).where(FeedbackItem.id == feedback_id)
         if item["topics_corrected_at"] is None:
             await _replace_topics(feedback_id, topics_of(found), "auto", item["created_at"])

@@ -73,8 +73,9 @@ def parse_review(form: dict[str, Any], language: str) -> ReviewInput:
     rating = int(raw) if raw.isdigit() else 0
     if not 1 <= rating <= 5:
         raise InvalidReview("rating", i18n.translate(language, "Please choose a star rating."))
-    title = " ".join(str(form.get("title") or "").split())
-    text = str(form.get("text") or "").replace("\r\n", "\n").strip()
+    # A multipart form cannot be turned away for a NUL as a plain one is (afterglow.web): drop them here.
+    title = " ".join(str(form.get("title") or "").replace("\x00", "").split())
+    text = str(form.get("text") or "").replace("\x00", "").replace("\r\n", "\n").strip()
     if len(title) > TITLE_MAX:
         message = i18n.translate(language, "Please keep the title under %(max)s characters.")
         raise InvalidReview("title", message % {"max": TITLE_MAX})

@@ -169,3 +169,33 @@ def staff_users(live_app: LiveApp) -> None:
         if team:
             args += ["--team", team]
         run_python(*args, env=live_app.env)
+
+
+@pytest.fixture(scope="session")
+def live_worker(live_app: LiveApp) -> Iterator[None]:
+    """A real Celery worker next to the running app (kombu's filesystem broker, the same SQLite file): what the
+    pages queue (feedback intake, replies to customers) is done as it would be in production."""
+    import subprocess
+    import sys
+
+    from bench.harness import ROOT
+
+    log_path = live_app.data_dir / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "afterglow.celery_app", "worker", "--pool=solo", "--loglevel=INFO"],
+            cwd=ROOT,
+            env=live_app.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        E2E_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, E2E_ARTIFACTS / "worker.log")

@@ -5,8 +5,9 @@
 Placeholders in paths and form values are filled by the test: {support_item} (feedback routed to the Support
 team), {triage_item} (feedback no team has yet), {member_user} (the Support member's user id), {api_key} (an
 issued key's id), {customer} (a customer's email), {held_review} (a review held by a content rule; the routes below
-approve, reject and reply to it in turn), {review_photo} (that review's photo file) and {who} (the principal making the
-request).
+approve, reject and reply to it in turn), {review_photo} (that review's photo file), {rule} (the routing rule that sends
+support feedback to Support; the routes below edit, move, switch off and then delete it) and {who} (the principal making
+the request).
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ("GET", "/app/inbox", {}, (303, 200, 200, 200, 200)),
     ("GET", "/app/inbox/{support_item}", {}, (303, 200, 404, 200, 200)),
     ("GET", "/app/inbox/{triage_item}", {}, (303, 404, 404, 200, 200)),
+    ("GET", "/app/inbox/agents", {}, (303, 200, 200, 200, 200)),
+    ("POST", "/app/inbox/{support_item}/status", {"status": "in_progress"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{support_item}/assign", {"assignee": "me"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{support_item}/notes", {"note": "Note by {who}"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{support_item}/label", {"label": "mixed"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{support_item}/topics", {"topics": "delivery"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{triage_item}/status", {"status": "in_progress"}, (303, 404, 404, 403, 303)),
+    ("POST", "/app/inbox/{support_item}/reply", {"body": "Reply from {who}"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{triage_item}/reply", {"body": "Reply from {who}"}, (303, 404, 404, 403, 303)),
     ("GET", "/app/dashboard", {}, (303, 403, 403, 200, 200)),
     ("GET", "/app/reviews", {}, (303, 403, 403, 200, 200)),
     ("GET", "/app/reviews?status=held", {}, (303, 403, 403, 200, 200)),
@@ -39,20 +49,50 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ("POST", "/app/admin/users/{member_user}/teams", {"team": "support", "member": "1"}, (303, 403, 403, 403, 303)),
     ("GET", "/app/admin/teams", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/teams", {"name": "Team of {who}"}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/routing", {}, (303, 403, 403, 403, 200)),
+    ("GET", "/app/admin/routing/new", {}, (303, 403, 403, 403, 200)),
+    ("GET", "/app/admin/routing/{rule}", {}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/routing", {"name": "Rule of {who}", "archive": "1", "active": "1"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/routing/preview", {"kind": "support"}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/routing/{rule}/preview", {"kind": "support"}, (303, 403, 403, 403, 200)),
+    (
+        "POST",
+        "/app/admin/routing/{rule}",
+        {"name": "Support, by {who}", "kind": "support", "archive": "1", "active": "1"},
+        (303, 403, 403, 403, 303),
+    ),
+    ("POST", "/app/admin/routing/{rule}/move", {"step": "down"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/routing/{rule}/active", {"active": "0"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/routing/{rule}/delete", {"confirm": "yes"}, (303, 403, 403, 403, 303)),
     ("GET", "/app/admin/api-keys", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/api-keys", {"name": "key of {who}"}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/api-keys/{api_key}/revoke", {}, (303, 403, 403, 403, 303)),
+    ("GET", "/app/admin/notifications", {}, (303, 403, 403, 403, 200)),
+    (
+        "POST",
+        "/app/admin/notifications/teams/support",
+        {"email": "", "digest": "1", "webhook_url": ""},
+        (303, 403, 403, 403, 303),
+    ),
+    ("POST", "/app/admin/notifications/teams/support/test-email", {}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/notifications/teams/support/test-webhook", {}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/notifications/teams/support/secret", {}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/notifications/deliveries/0/retry", {}, (303, 403, 403, 403, 404)),
     ("GET", "/app/admin/audit", {}, (303, 403, 403, 403, 200)),
     ("GET", "/app/admin/privacy", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/privacy/export", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/privacy/erase", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/privacy/erase/confirm", {"email": "{customer}", "confirm": "no"}, (303, 403, 403, 403, 303)),
+    # Last: moving closes the item here, so the rows above find it open.
+    ("POST", "/app/inbox/{support_item}/move", {"team": "logistics"}, (303, 303, 404, 403, 303)),
+    ("POST", "/app/inbox/{triage_item}/move", {"team": "support"}, (303, 404, 404, 403, 303)),
 ]
 
 LEGEND = """\
 303 for anonymous visitors is the redirect to `/login` (an htmx request gets 401 with `HX-Redirect` instead);
 403 is "not for your role"; 404 on an inbox item means it belongs to a team the user is not in (its existence is
-not revealed). 303 for signed-in users is a redirect after a change, or from a section root to its first page.
+not revealed); on webhook delivery 0, that no such delivery exists. 303 for signed-in users is a redirect after a
+change, or from a section root to its first page.
 Every POST also needs the CSRF token; without it the answer is 403 whoever asks."""
 
 

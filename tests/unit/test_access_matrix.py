@@ -23,10 +23,10 @@ SIGN_IN_AS = {"member of the team": "sue", "member of another team": "leo", "man
 
 
 async def world(client: AsyncTestClient, api_headers: dict[str, str], settings: Settings) -> dict[str, str]:
-    """Staff of every role, one item for the Support team, one in triage, an API key, a customer and a held review
-    with a photo."""
+    """Staff of every role, one item for the Support team (routed by a rule), one in triage, an API key, a customer
+    and a held review with a photo."""
     ids = await make_staff()
-    await support_rule()
+    rule = await support_rule()
     support = await invite(client, api_headers, settings, external_id="S-1", email="s@example.com", support_agent="Kim")
     order = await invite(client, api_headers, settings, external_id="O-1", email="o@example.com")
     for invited, text in ((support, "slow answer"), (order, "late parcel")):
@@ -47,6 +47,7 @@ async def world(client: AsyncTestClient, api_headers: dict[str, str], settings: 
         "customer": "o@example.com",
         "held_review": str(held_review),
         "review_photo": photo,
+        "rule": str(rule),
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from textblob import TextBlob
 
 from afterglow.cli import main
 from feedback.analysis import analyse, as_json
@@ -35,6 +36,64 @@ def test_praise_that_breaks_after_a_day_with_one_star_is_negative() -> None:
     assert result.label_source == "text+score"
 
 
+def test_not_bad_is_mild_praise() -> None:
+    result = analyse("Not bad at all.")
+    assert result.polarity is not None and 0 < result.polarity < 0.5
+    assert result.label == "positive"
+
+
+def test_no_complaints_is_praise() -> None:
+    assert analyse("No complaints.").label == "positive"
+    assert analyse("I can't complain.").label == "positive"
+
+
+def test_a_contraction_negates_like_not() -> None:
+    # TextBlob's tokeniser spaces the apostrophe off ("is n ' t") and reads "isn't good" as praise.
+    assert TextBlob("It isn't good.").sentiment.polarity > 0
+    result = analyse("It isn't good.")
+    assert (result.label, result.sentences[0].text) == ("negative", "It isn't good.")
+    assert analyse("Doesn't work.").label == "negative"
+    assert analyse("I'm sure we'll love it, it's great.").sentences[0].text == "I'm sure we'll love it, it's great."
+
+
+def test_a_negation_reaches_past_small_words_to_its_opinion_word() -> None:
+    assert analyse("Never had a problem with this shop.").label == "positive"
+
+
+def test_german_nicht_gut_is_negative_and_nicht_schlecht_positive() -> None:
+    assert analyse("Nicht gut.", language="de").label == "negative"
+    assert analyse("Nicht schlecht!", language="de").label == "positive"
+
+
+def test_german_negation_at_the_end_of_a_clause_turns_the_verb_before_it() -> None:
+    assert analyse("Gefällt mir nicht.", language="de").label == "negative"
+    assert analyse("Funktioniert leider nicht.", language="de").label == "negative"
+    assert analyse("Passt perfekt.", language="de").label == "positive"
+
+
+def test_german_inflected_adjectives_are_read_by_their_base_form() -> None:
+    for text in ("Mieser Service.", "Schlechtester Einkauf überhaupt.", "Ein kaputtes Gerät."):
+        result = analyse(text, language="de")
+        assert result.polarity is not None and result.polarity < 0, text
+    assert analyse("Tolles Display, schnelle Lieferung.", language="de").label == "positive"
+
+
+def test_too_long_is_a_complaint_in_either_language() -> None:
+    assert analyse("The sleeves are far too long.").label == "negative"
+    assert analyse("Die Ärmel sind viel zu lang.", language="de").label == "negative"
+
+
+def test_text_complaining_against_five_stars_is_flagged_and_follows_the_score() -> None:
+    result = analyse("Terrible quality, it broke after a day.", score=5)
+    assert result.flagged
+    assert (result.label, result.label_source) == ("positive", "text+score")
+
+
+def test_text_and_score_that_agree_are_not_flagged() -> None:
+    result = analyse("Terrible quality, it broke after a day.", score=1)
+    assert (result.label, result.flagged) == ("negative", False)
+
+
 def test_later_clause_after_but_weighs_more() -> None:
     result = analyse("The colour is nice but the zipper is broken and useless.")
     assert result.polarity is not None and result.polarity < 0
@@ -48,6 +107,13 @@ def test_clearly_disagreeing_sentences_are_mixed() -> None:
 
 def test_a_clear_score_settles_a_mixed_text() -> None:
     assert analyse("The screen is gorgeous. The battery life is terrible.", score=1).label == "negative"
+
+
+def test_a_middle_score_leaves_a_mixed_text_mixed() -> None:
+    for score in (2, 3, 4):
+        result = analyse("The screen is gorgeous. The battery life is terrible.", score=score)
+        assert (result.label, result.flagged) == ("mixed", False), score
+    assert analyse("The screen is gorgeous. The battery life is terrible.", score=5).label == "positive"
 
 
 def test_german_positive_text_is_scored_with_the_german_lexicon() -> None:
@@ -67,6 +133,21 @@ def test_hungarian_text_gets_the_score_label_and_no_polarity() -> None:
     assert result.language == "hu"
     assert (result.polarity, result.subjectivity) == (None, None)
     assert (result.label, result.label_source) == ("negative", "score")
+
+
+def test_french_text_is_labelled_from_the_score_never_with_the_english_lexicon() -> None:
+    # "super" and "horrible" are English lexicon words too; French text must not be read with it.
+    text = "Produit super, mais la livraison était horrible et le colis est arrivé très tard."
+    result = analyse(text, score=2)
+    assert result.language == "fr"
+    assert (result.polarity, result.subjectivity, result.sentences, result.aspects) == (None, None, (), ())
+    assert (result.label, result.label_source, result.flagged) == ("negative", "score", False)
+    assert analyse(text).label == ""  # no score, no lexicon: no label rather than a guess
+
+
+def test_hungarian_text_without_a_score_gets_no_label() -> None:
+    result = analyse("A termék szuper, nagyon jó minőség.", language="hu")
+    assert (result.language, result.polarity, result.label, result.label_source) == ("hu", None, "", "")
 
 
 def test_language_hint_wins_over_detection() -> None:
@@ -96,6 +177,34 @@ def test_terrible_battery_life_is_negative_product_quality() -> None:
     assert result.aspects[0].polarity < 0
 
 
+def test_each_aspect_takes_the_sentiment_of_its_own_clause() -> None:
+    result = analyse("The battery life is terrible but the screen is gorgeous.")
+    assert result.topics == ("product quality",)
+    by_phrase = {a.phrase: a for a in result.aspects}
+    assert set(by_phrase) == {"battery life", "screen"}
+    assert by_phrase["battery life"].topic == by_phrase["screen"].topic == "product quality"
+    assert by_phrase["battery life"].polarity < 0 < by_phrase["screen"].polarity
+
+
+def test_rude_delivery_driver_is_negative_delivery() -> None:
+    result = analyse("The delivery driver was rude.")
+    assert [(a.phrase, a.topic) for a in result.aspects] == [("delivery driver", "delivery")]
+    assert result.aspects[0].polarity < 0
+    assert result.label == "negative"
+
+
+def test_a_long_german_delivery_time_is_negative_delivery() -> None:
+    result = analyse("Die Lieferzeit war zu lang.")
+    assert (result.language, result.topics, result.label) == ("de", ("delivery",), "negative")
+    assert [(a.phrase, a.topic) for a in result.aspects] == [("Lieferzeit", "delivery")]
+    assert result.aspects[0].polarity < 0
+
+
+def test_a_german_compound_noun_takes_the_opinion_of_its_last_part() -> None:
+    assert analyse("Klare Kaufempfehlung!", language="de").label == "positive"
+    assert analyse("Totales Lieferchaos.", language="de").label == "negative"
+
+
 def test_german_compounds_and_participles_match_delivery_by_stem() -> None:
     for word in ("Lieferung", "Lieferzeit", "geliefert"):
         assert topic_for(word, "de") == "delivery"
@@ -111,6 +220,19 @@ def test_short_english_keywords_do_not_match_longer_words() -> None:
 def test_same_input_gives_the_same_analysis() -> None:
     text = "Great shoes, but the size runs small. Refund was quick."
     assert as_json(analyse(text, score=3)) == as_json(analyse(text, score=3))
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("The battery life is terrible but the screen is gorgeous.", 3),
+        ("Die Lieferzeit war zu lang. Der Preis ist gut.", 4),
+        ("Nagyon jó", 5),
+        ("Great, it broke after a day.", None),
+    ],
+)
+def test_analysing_twice_gives_identical_tags(text: str, score: int | None) -> None:
+    assert analyse(text, score=score) == analyse(text, score=score)
 
 
 def test_empty_text_with_a_score_is_labelled_from_the_score() -> None:

@@ -52,3 +52,27 @@ def test_dispatch_command_sends_what_is_due() -> None:
     report = json.loads(result.stdout)
     assert (report["planned"], report["queued"], report["sent_here"]) == (1, 1, 1)
     assert SentEmail.count().run_sync() == 1
+
+
+def test_reanalyse_retags_everything_and_prints_its_summary() -> None:
+    from feedback.services.intake import ingest
+    from feedback.tables import FeedbackItem, Suggestion
+
+    async def saved_and_ingested() -> None:
+        rows = await Suggestion.insert(Suggestion(text="The parcel arrived damaged.")).returning(Suggestion.id)
+        await ingest("suggestion", rows[0]["id"], datetime(2026, 3, 5, 14, 0, tzinfo=UTC))
+        await FeedbackItem.update({FeedbackItem.auto_label: "", FeedbackItem.label: ""}, force=True)
+
+    asyncio.run(saved_and_ingested())
+    result = CliRunner().invoke(main, ["reanalyse", "--now", "2026-03-06T09:00:00+00:00"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "reanalysed": 1,
+        "labels_changed": 1,
+        "sources_gone": 0,
+    }
+    item = FeedbackItem.select(FeedbackItem.label, FeedbackItem.analysed_at).first().run_sync()
+    assert item["label"] == "negative"
+    assert item["analysed_at"] == datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+    again = CliRunner().invoke(main, ["reanalyse", "--now", "2026-03-06T09:00:00+00:00"])
+    assert json.loads(again.stdout.strip().splitlines()[-1])["labels_changed"] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -54,3 +56,32 @@ def test_every_label_and_star_count_is_present(reviews: list[dict[str, Any]]) ->
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 def test_each_language_has_all_four_labels(reviews: list[dict[str, Any]], language: str) -> None:
     assert {review["label"] for review in reviews if review["language"] == language} == LABELS
+
+
+def test_sentiment_eval_reports_every_labeller_overall_and_per_language() -> None:
+    from bench.sentiment_eval import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["--data", str(DATA)])
+    report = json.loads(out.getvalue().strip().splitlines()[-1])
+    keys = ("textblob_acc", "ours_text_acc", "ours_combined_acc")
+    assert report["bench"] == "sentiment_eval" and report["n"] >= 300
+    assert set(report["per_language"]) == LANGUAGES
+    assert sum(part["n"] for part in report["per_language"].values()) == report["n"]
+    assert all(0 <= report["per_language"][lang][key] <= 1 for lang in LANGUAGES for key in keys)
+    assert report["ratio"] == pytest.approx(report["ours_combined_acc"] / report["textblob_acc"], abs=0.01)
+    # Regression bars: the words alone beat plain TextBlob, and text with stars beats the stars alone.
+    assert report["ours_text_acc"] > report["textblob_acc"] + 0.2
+    assert report["ours_combined_acc"] > report["stars_acc"]
+    assert report["ours_combined_macro_f1"] > report["stars_macro_f1"]
+
+
+def test_accuracy_and_macro_f1_count_what_they_should() -> None:
+    from bench.sentiment_eval import accuracy, macro_f1
+
+    gold = ["positive", "negative", "mixed", "neutral"]
+    assert accuracy(gold, gold) == 1.0 and macro_f1(gold, gold) == 1.0
+    assert accuracy(gold, ["positive", "positive", "positive", "positive"]) == 0.25
+    assert macro_f1(gold, ["positive", "positive", "positive", "positive"]) == (2 / 5) / 4
+    assert accuracy([], []) == 0.0

@@ -1,0 +1,223 @@
+"""The admin page for team notifications (/app/admin/notifications): each team's email address, daily digest and
+outgoing webhook, a test of each, and the webhook deliveries that gave up, with a retry.
+
+Plain forms redirect back (303) with a message code, so a link cannot make the page say anything; with htmx a
+team's form swaps that team's card and a retry swaps the delivery's row. Refused input comes back with the message
+and what was typed (400). A new webhook secret is shown on the response that made it, never again (no-store)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from accounts.auth import require_roles
+from accounts.services import Staff
+from afterglow.mail import MailNotSent
+from afterglow.web import AppSettings, Now, error_page
+from feedback.services import channels, notifications, webhooks
+from feedback.services.channels import ChannelError, UnknownTeam
+from feedback.tables import WebhookDelivery
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE = "feedback/pages/channels.html"
+CARD = "feedback/partials/channel_card.html"
+ROW = "feedback/partials/channel_delivery_row.html"
+NO_STORE = {"Cache-Control": "no-store"}
+DONE = {
+    "saved": "Notification settings saved.",
+    "test-email": "Test email sent to the team's addresses.",
+    "test-webhook": "Test webhook delivered.",
+    "retried": "The delivery is pending again: the next delivery pass (every minute) sends it.",
+}
+ERRORS = {
+    "no-recipients": "Nobody to email: set an address or add active members to the team.",
+    "smtp": "The test email could not be sent: the mail server refused it or could not be reached.",
+    "test-webhook": "The test webhook was not accepted; its delivery below says why.",
+    "no-webhook": "Set a webhook URL first.",
+    "not-retryable": "Only a failed delivery can be sent again.",
+}
+
+
+def _field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    return str(value[-1] if isinstance(value, list) else value)
+
+
+def _actor(request: HTMXRequest) -> Staff:
+    return request.user  # type: ignore[no-any-return]
+
+
+def _typed(card: dict[str, Any]) -> dict[str, Any]:
+    channel = card["channel"]
+    return {"email": channel.email, "digest": channel.digest, "webhook_url": channel.webhook_url}
+
+
+class NotificationsController(Controller):
+    path = "/app/admin/notifications"
+    guards = [require_roles("admin")]
+    include_in_schema = False
+
+    @get("/", name="feedback:admin-notifications")
+    async def page(
+        self,
+        request: HTMXRequest,
+        settings: AppSettings,
+        done: FromQuery[str | None] = None,
+        error: FromQuery[str | None] = None,
+    ) -> Template:
+        return await self._page(request, settings, done=DONE.get(done or ""), error=ERRORS.get(error or ""))
+
+    @post("/teams/{team_slug:str}", name="feedback:admin-channel-save", status_code=303)
+    async def save(
+        self, request: HTMXRequest, team_slug: FromPath[str], data: Form, now: Now, settings: AppSettings
+    ) -> Template | Redirect | Response[Any]:
+        """Save a team's email, digest and webhook URL; a first URL gets a secret, shown on this response only."""
+        typed = {
+            "email": _field(data, "email"),
+            "digest": _field(data, "digest") == "1",
+            "webhook_url": _field(data, "webhook_url"),
+        }
+        try:
+            secret = await channels.save_channel(_actor(request), team_slug, now=now, **typed)
+        except UnknownTeam:
+            return self._no_team(request)
+        except ChannelError as exc:
+            card = {"form": typed, "error": exc.message, "field": exc.field}
+            return await self._card(request, settings, team_slug, 400, **card)
+        if secret:
+            return await self._card(request, settings, team_slug, secret=secret, done=DONE["saved"])
+        if not request.htmx:
+            return self._back(request, done="saved")
+        return await self._card(request, settings, team_slug, done=DONE["saved"])
+
+    @post("/teams/{team_slug:str}/secret", name="feedback:admin-channel-secret", status_code=303)
+    async def secret(
+        self, request: HTMXRequest, team_slug: FromPath[str], now: Now, settings: AppSettings
+    ) -> Template | Redirect | Response[Any]:
+        """A new signing secret (the old one stops working at once), shown on this response only."""
+        try:
+            secret = await webhooks.regenerate_secret(_actor(request), team_slug, now)
+        except UnknownTeam:
+            return self._no_team(request)
+        except ChannelError:
+            return await self._refused(request, settings, team_slug, "no-webhook")
+        done = "New secret made: give it to the receiver now."
+        return await self._card(request, settings, team_slug, secret=secret, done=done)
+
+    @post("/teams/{team_slug:str}/test-email", name="feedback:admin-channel-test-email", status_code=303)
+    async def test_email(
+        self, request: HTMXRequest, team_slug: FromPath[str], now: Now, settings: AppSettings
+    ) -> Template | Redirect | Response[Any]:
+        try:
+            sent_to = await notifications.send_test_email(_actor(request), team_slug, now, settings)
+        except UnknownTeam:
+            return self._no_team(request)
+        except MailNotSent:
+            return await self._refused(request, settings, team_slug, "smtp", status_code=200)
+        if not sent_to:
+            return await self._refused(request, settings, team_slug, "no-recipients")
+        if not request.htmx:
+            return self._back(request, done="test-email")
+        return await self._card(request, settings, team_slug, done=f"Test email sent to {', '.join(sent_to)}.")
+
+    @post("/teams/{team_slug:str}/test-webhook", name="feedback:admin-channel-test-webhook", status_code=303)
+    async def test_webhook(
+        self, request: HTMXRequest, team_slug: FromPath[str], now: Now, settings: AppSettings
+    ) -> Template | Redirect | Response[Any]:
+        """POST a signed test event now and say what the receiver answered."""
+        try:
+            delivery = await webhooks.send_test_webhook(_actor(request), team_slug, now, settings)
+        except UnknownTeam:
+            return self._no_team(request)
+        except ChannelError:
+            return await self._refused(request, settings, team_slug, "no-webhook")
+        if delivery["status"] != "delivered":
+            if not request.htmx:
+                return self._back(request, error="test-webhook")
+            message = f"The test webhook was not accepted: {delivery['last_error']}."
+            return await self._card(request, settings, team_slug, error=message)
+        if not request.htmx:
+            return self._back(request, done="test-webhook")
+        done = f"Test webhook delivered (HTTP {delivery['response_status']})."
+        return await self._card(request, settings, team_slug, done=done)
+
+    @post("/deliveries/{delivery_id:int}/retry", name="feedback:admin-delivery-retry", status_code=303)
+    async def retry(
+        self, request: HTMXRequest, delivery_id: FromPath[int], now: Now
+    ) -> Template | Redirect | Response[Any]:
+        """Put a failed delivery back to pending; the next delivery pass sends it."""
+        status_code, notice, error = 200, DONE["retried"], ""
+        try:
+            await webhooks.retry_delivery(_actor(request), delivery_id, now)
+        except webhooks.UnknownDelivery:
+            return error_page(request, 404, "Not found", "There is no such webhook delivery.")
+        except webhooks.NotRetryable:
+            status_code, notice, error = 400, "", ERRORS["not-retryable"]
+        if not request.htmx:
+            return self._back(request, done="retried") if not error else self._back(request, error="not-retryable")
+        row = (await webhooks.deliveries(WebhookDelivery.id == delivery_id))[0]
+        context = {"d": row, "notice": notice, "error": error, "language": "en"}
+        return Template(template_name=ROW, context=context, status_code=status_code)
+
+    # Responses ---------------------------------------------------------------------------------------------------
+
+    def _back(self, request: HTMXRequest, *, done: str = "", error: str = "") -> Redirect:
+        path = request.app.route_reverse("feedback:admin-notifications")
+        return Redirect(path=path, query_params={"error": error} if error else {"done": done}, status_code=303)
+
+    def _no_team(self, request: HTMXRequest) -> Response[Any]:
+        return error_page(request, 404, "Not found", "There is no such team.")
+
+    async def _page(
+        self, request: HTMXRequest, settings: AppSettings, status_code: int = 200, **context: Any
+    ) -> Template:
+        """The whole page; `cards` (team slug → what that card shows besides its settings) for the one changed."""
+        changed: dict[str, dict[str, Any]] = context.pop("cards", {})
+        cards = []
+        for card in await channels.overview():
+            extra = changed.get(card["channel"].slug, {})
+            cards.append({**card, "form": _typed(card), **extra})
+        failed = await webhooks.deliveries(
+            (WebhookDelivery.status == "failed") & (WebhookDelivery.event != webhooks.TEST_EVENT), limit=100
+        )
+        return Template(
+            template_name=PAGE,
+            context={
+                "language": "en",
+                "user": request.user,
+                "tab": "notifications",
+                "cards": cards,
+                "failed": failed,
+                "recent": await webhooks.deliveries(WebhookDelivery.id > 0, limit=20),
+                "digest_hour": settings.digest_hour,
+                "timezone": settings.shop_timezone,
+                **context,
+            },
+            status_code=status_code,
+            headers=NO_STORE if any("secret" in extra for extra in changed.values()) else None,
+        )
+
+    async def _card(
+        self, request: HTMXRequest, settings: AppSettings, slug: str, status_code: int = 200, **extra: Any
+    ) -> Template:
+        """htmx: the team's card with `extra` (a message, typed values, a new secret); otherwise the whole page
+        with that card so."""
+        if not request.htmx:
+            return await self._page(request, settings, status_code, cards={slug: extra})
+        channel = await channels.channel_by_slug(slug)
+        card = (await channels.overview([channel.team_id]))[0]
+        context = {"language": "en", "card": {**card, "form": _typed(card), **extra}, "settings": settings}
+        headers = NO_STORE if "secret" in extra else None
+        return Template(template_name=CARD, context=context, status_code=status_code, headers=headers)
+
+    async def _refused(
+        self, request: HTMXRequest, settings: AppSettings, slug: str, code: str, status_code: int = 400
+    ) -> Template | Redirect:
+        if not request.htmx:
+            return self._back(request, error=code)
+        return await self._card(request, settings, slug, status_code, error=ERRORS[code])

@@ -1,0 +1,315 @@
+"""Replies to customers: a staff member writes one on an inbox item; a worker emails it once, in the customer's
+language, threaded with the earlier messages; the first reply sent closes the loop.
+
+A reply is a ThreadEntry(kind="reply") with a Message-ID chosen when it is written. Sending checks the SentEmail log
+for that Message-ID first, so a task run twice (or the beat catch-up pass racing it) sends one email."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from itsdangerous import BadSignature, TimestampSigner
+from piccolo.apps.user.tables import BaseUser
+
+from accounts.services import Staff, audit
+from afterglow import i18n
+from afterglow.mail import MailNotSent
+from afterglow.settings import Settings
+from afterglow.templating import render
+from feedback.services.inbox import may_act, visible
+from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
+from reviews.services.rejection_email import UNDELIVERABLE
+from surveys.services.emails import Rendered, deliver
+from surveys.services.links import LinkExpired, LinkInvalid
+from surveys.tables import SentEmail
+
+PURPOSE = "feedback-reply"
+#: The longest reply a staff member can send (characters).
+REPLY_MAX = 5000
+#: The roles that may reply (on their teams' items; admins on any); managers read only.
+REPLYING_ROLES = ("admin", "member")
+NO_ADDRESS = "This customer left no email address, so a reply cannot reach them."
+ERASED = "This customer's personal data was erased, so there is no address to reply to."
+#: How far back the catch-up pass looks for queued replies, and how long it leaves a new one to its own task.
+CATCH_UP = timedelta(days=7)
+GRACE = timedelta(minutes=2)
+#: The earlier messages named in References: the first and the latest few (RFC 5322 allows trimming the middle).
+REFERENCES_KEPT = 10
+
+
+class ReplyRefused(ValueError):
+    """A reply that cannot be sent as written; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ReplyArea:
+    """What the reply form shows: the inbox row, the whole feedback row and its thread (oldest first)."""
+
+    item: dict[str, Any]
+    feedback: dict[str, Any]
+    thread: list[dict[str, Any]]
+
+
+def why_no_reply(feedback: dict[str, Any]) -> str | None:
+    """Why no reply can reach this customer (no address, or erased), or None when one can."""
+    email = str(feedback.get("email") or "").strip()
+    if not email:
+        return NO_ADDRESS
+    if email.lower().endswith(UNDELIVERABLE):
+        return ERASED
+    return None
+
+
+async def thread_of(feedback_id: int) -> list[dict[str, Any]]:
+    """Every entry of a feedback item's thread, oldest first."""
+    return await ThreadEntry.select().where(ThreadEntry.feedback == feedback_id).order_by(ThreadEntry.id)
+
+
+async def reply_area(user: Staff, item_id: int) -> ReplyArea | None:
+    """The inbox item if this user may reply on it (a member of its team, or an admin), else None."""
+    columns = (InboxItem.id, InboxItem.status, InboxItem.team, InboxItem.feedback)
+    item = await InboxItem.select(*columns).where(visible(user, InboxItem.id == item_id)).first()
+    if item is None or not may_act(user, item["team"]):
+        return None
+    feedback = await FeedbackItem.select().where(FeedbackItem.id == item["feedback"]).first()
+    if feedback is None:
+        return None
+    return ReplyArea(item, feedback, await thread_of(feedback["id"]))
+
+
+async def staff_name(user_id: int) -> str:
+    """How a reply is signed: the staff member's first and last name, else their username."""
+    row = (
+        await BaseUser.select(BaseUser.first_name, BaseUser.last_name, BaseUser.username)
+        .where(BaseUser.id == user_id)
+        .first()
+    )
+    if row is None:
+        return ""
+    full = " ".join(part for part in (row["first_name"], row["last_name"]) if part)
+    return (full or row["username"])[:200]
+
+
+def _domain(settings: Settings) -> str:
+    return urlparse(settings.base_url).hostname or "afterglow.localhost"
+
+
+def new_message_id(settings: Settings, feedback_id: int) -> str:
+    """Chosen once when the reply is written and stored with it, so every send attempt uses the same one. The random
+    part also keeps it unguessable: an emailed answer naming it in In-Reply-To is trusted to belong to the thread."""
+    return f"<reply.{feedback_id}.{secrets.token_hex(8)}@{_domain(settings)}>"
+
+
+async def write_reply(user: Staff, area: ReplyArea, body: str, now: datetime, settings: Settings) -> int:
+    """Queue a reply to the customer of `area`: a ThreadEntry that a worker emails. Returns its id.
+    ReplyRefused when the text is empty or too long, or the customer cannot be reached."""
+    text = body.replace("\r\n", "\n").strip()
+    refusal = why_no_reply(area.feedback)
+    if refusal:
+        raise ReplyRefused(refusal)
+    if not text:
+        raise ReplyRefused("Write your reply first.")
+    if len(text) > REPLY_MAX:
+        raise ReplyRefused(f"A reply can have at most {REPLY_MAX:,} characters; this one has {len(text):,}.")
+    feedback_id = area.feedback["id"]
+    rows = await ThreadEntry.insert(
+        ThreadEntry(
+            feedback=feedback_id,
+            inbox_item=area.item["id"],
+            kind="reply",
+            author=user.id,
+            author_name=await staff_name(user.id),
+            body=text,
+            message_id=new_message_id(settings, feedback_id),
+            delivery="queued",
+            at=now,
+        )
+    ).returning(ThreadEntry.id)
+    entry_id = int(rows[0]["id"])
+    await audit(user, "feedback.replied", f"feedback:{feedback_id}", now, inbox_item=area.item["id"], entry=entry_id)
+    return entry_id
+
+
+# The conversation link: /r/{signed} ---------------------------------------------------------------------------
+
+
+def _conversation_signer(settings: Settings) -> TimestampSigner:
+    return TimestampSigner(settings.secret_key, salt="conversation")
+
+
+def conversation_token(settings: Settings, thread_token: str, issued_at: datetime) -> str:
+    """The signed part of a conversation link, stamped with the reply's time so every send of it is the same."""
+    signer = _conversation_signer(settings)
+    signer.get_timestamp = lambda: int(issued_at.timestamp())  # type: ignore[method-assign]
+    return signer.sign(thread_token).decode()
+
+
+def read_conversation_token(settings: Settings, signed: str, now: datetime) -> str:
+    """The thread token inside a conversation link, or LinkInvalid (altered) / LinkExpired (too old)."""
+    try:
+        value, stamp = _conversation_signer(settings).unsign(signed, return_timestamp=True)
+    except BadSignature as exc:
+        raise LinkInvalid(str(exc)) from exc
+    age = now - stamp
+    if age.days >= settings.link_max_age_days:
+        raise LinkExpired(f"link issued {age.days} days ago")
+    return value.decode()
+
+
+def reply_to(settings: Settings, thread_token: str) -> str | None:
+    """`replies+<thread token>@shop.example` when AFTERGLOW_REPLY_ADDRESS is `replies@shop.example`."""
+    local, at, domain = settings.reply_address.rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"{local}+{thread_token}@{domain}"
+
+
+# The email ---------------------------------------------------------------------------------------------------
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """Text as paragraphs of lines, for HTML that keeps the writer's line breaks without markup in the text."""
+    blocks = [block.strip("\n") for block in text.replace("\r\n", "\n").split("\n\n")]
+    return [block.split("\n") for block in blocks if block.strip()]
+
+
+def render_reply(
+    entry: dict[str, Any], feedback: dict[str, Any], references: list[str], settings: Settings
+) -> Rendered:
+    """Subject, text and HTML in the customer's language, with the threading headers."""
+    language = i18n.language_for(feedback["locale"])
+    answer_by_email = reply_to(settings, feedback["thread_token"])
+    signed = conversation_token(settings, feedback["thread_token"], entry["at"])
+    quoted = "\n\n".join(part for part in (feedback["title"], feedback["text"]) if part.strip())
+    context = {
+        "shop_name": settings.shop_name,
+        "name": feedback["name"],
+        "kind": feedback["kind"],
+        "product": feedback["product_name"],
+        "body": entry["body"],
+        "body_paragraphs": paragraphs(entry["body"]),
+        "staff_name": entry["author_name"],
+        "quote_lines": quoted.splitlines(),
+        "quote_paragraphs": paragraphs(quoted),
+        "conversation_url": f"{settings.base_url}/r/{signed}",
+        "by_email": answer_by_email is not None,
+    }
+    headers = {
+        "Content-Language": language,
+        # A person wrote it, but vacation responders must not answer into the thread (RFC 3834).
+        "Auto-Submitted": "auto-generated",
+    }
+    if references:
+        kept = (
+            references if len(references) <= REFERENCES_KEPT else [references[0], *references[-REFERENCES_KEPT + 1 :]]
+        )
+        headers["In-Reply-To"] = references[-1]
+        headers["References"] = " ".join(kept)
+    if answer_by_email:
+        headers["Reply-To"] = answer_by_email
+    subject = render("feedback/email/reply_subject.txt", language, **context)
+    return Rendered(
+        to=feedback["email"],
+        subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
+        text=render("feedback/email/reply.txt", language, **context),
+        html=render("feedback/email/reply.html", language, **context),
+        headers=headers,
+    )
+
+
+async def earlier_messages(feedback_id: int, before_entry: int) -> list[str]:
+    """Message-IDs the customer has seen in this thread before this reply: our sent replies and their emails."""
+    rows = (
+        await ThreadEntry.select(ThreadEntry.message_id)
+        .where(
+            (ThreadEntry.feedback == feedback_id)
+            & (ThreadEntry.id < before_entry)
+            & (ThreadEntry.message_id != "")
+            & ((ThreadEntry.kind == "customer") | ((ThreadEntry.kind == "reply") & (ThreadEntry.delivery == "sent")))
+        )
+        .order_by(ThreadEntry.id)
+    )
+    return [row["message_id"] for row in rows]
+
+
+# Sending -----------------------------------------------------------------------------------------------------
+
+
+async def mark_sent(entry: dict[str, Any], sent_at: datetime) -> None:
+    """The loop is closed at the first reply sent: first_reply_at, the inbox item's responded_at and new → in
+    progress, each only once. The entry is marked last, so a crash before it leaves work the catch-up redoes."""
+    await FeedbackItem.update({FeedbackItem.first_reply_at: sent_at}).where(
+        (FeedbackItem.id == entry["feedback"]) & FeedbackItem.first_reply_at.is_null()
+    )
+    if entry["inbox_item"] is not None:
+        item = InboxItem.id == entry["inbox_item"]
+        await InboxItem.update({InboxItem.responded_at: sent_at}).where(item & InboxItem.responded_at.is_null())
+        await InboxItem.update({InboxItem.status: "in_progress", InboxItem.updated_at: sent_at}).where(
+            item & (InboxItem.status == "new")
+        )
+    await ThreadEntry.update({ThreadEntry.delivery: "sent"}).where(ThreadEntry.id == entry["id"])
+
+
+async def mark_failed(entry_id: int) -> None:
+    """The email could not be sent (SMTP kept refusing, or the address is gone); a sent reply stays sent."""
+    await ThreadEntry.update({ThreadEntry.delivery: "failed"}).where(
+        (ThreadEntry.id == entry_id) & (ThreadEntry.kind == "reply") & (ThreadEntry.delivery != "sent")
+    )
+
+
+async def send_reply(entry_id: int, now: datetime, settings: Settings) -> str:
+    """Email one reply unless it went out already. Returns "sent", "sent-before", "no-address" (erased since it
+    was written) or "unknown". MailNotSent when SMTP refuses: the task retries."""
+    entry = await ThreadEntry.select().where((ThreadEntry.id == entry_id) & (ThreadEntry.kind == "reply")).first()
+    if entry is None:
+        return "unknown"
+    if entry["delivery"] == "sent":
+        return "sent-before"
+    logged = await SentEmail.select(SentEmail.sent_at).where(SentEmail.message_id == entry["message_id"]).first()
+    if logged is not None:  # sent, then the worker stopped before marking it
+        await mark_sent(entry, logged["sent_at"])
+        return "sent-before"
+    feedback = await FeedbackItem.select().where(FeedbackItem.id == entry["feedback"]).first()
+    if feedback is None or why_no_reply(feedback):
+        await mark_failed(entry_id)
+        return "no-address"
+    mail = render_reply(entry, feedback, await earlier_messages(feedback["id"], entry_id), settings)
+    delivered = await deliver(mail, entry["message_id"], PURPOSE, None, now, settings)
+    await mark_sent(entry, now)
+    return "sent" if delivered else "sent-before"
+
+
+async def unsent_replies(now: datetime) -> list[int]:
+    """Replies of the last week still queued a while after they were written: their task was lost (broker down,
+    worker killed) or is still retrying. The beat pass sends them; the log keeps it to one email each."""
+    rows = (
+        await ThreadEntry.select(ThreadEntry.id)
+        .where(
+            (ThreadEntry.kind == "reply")
+            & (ThreadEntry.delivery == "queued")
+            & (ThreadEntry.at >= now - CATCH_UP)
+            & (ThreadEntry.at <= now - GRACE)
+        )
+        .order_by(ThreadEntry.id)
+    )
+    return [row["id"] for row in rows]
+
+
+async def send_unsent_replies(now: datetime, settings: Settings) -> dict[str, int]:
+    """The catch-up pass: send every lost reply; one SMTP failure does not stop the others. Counts outcomes."""
+    outcomes: dict[str, int] = {}
+    for entry_id in await unsent_replies(now):
+        try:
+            outcome = await send_reply(entry_id, now, settings)
+        except MailNotSent:
+            outcome = "smtp-refused"  # still queued: the next pass tries again
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

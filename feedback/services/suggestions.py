@@ -1,0 +1,110 @@
+"""The open suggestion box (`/feedback`): a note from anyone, no sign-in; an email address only if they want an
+answer. Saved as a Suggestion row; intake (in a worker) tags and routes it like all other feedback.
+
+Bots are kept out without asking people to solve puzzles: a form token signed with its issue time (a form older
+than a day, or never issued by us, is refused), a honeypot field people never see, and a rate limit per address."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, TimestampSigner
+
+from afterglow import i18n
+from feedback.tables import Suggestion
+from shop.schemas import EMAIL_RE
+
+#: How long a form handed out stays good to send.
+FORM_MAX_AGE = timedelta(days=1)
+#: Clocks of several web hosts may differ a little; a token "from the future" within this is accepted.
+CLOCK_SKEW = timedelta(minutes=5)
+NAME_MAX = 100
+EMAIL_MAX = 320
+PAGE_MAX = 500
+#: The honeypot's field name: a word bots like to fill in.
+HONEYPOT = "website"
+_SALT = "suggestion-form"
+
+
+class InvalidSuggestion(ValueError):
+    """A suggestion that cannot be saved as sent: `field` names the input, `message` says why (translated)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SuggestionInput:
+    text: str
+    name: str
+    email: str
+    page: str  # the page the form was on, as the browser reported it ("" when unknown)
+
+
+def form_token(secret: str, now: datetime) -> str:
+    """A token for a form handed out at `now`: signed, so only our own forms carry one."""
+    signer = TimestampSigner(secret, salt=_SALT)
+    # itsdangerous stamps with the wall clock; pin it to `now` so tests and the request clock agree.
+    signer.get_timestamp = lambda: int(now.timestamp())  # type: ignore[method-assign]
+    return signer.sign("form").decode()
+
+
+def check_form_token(secret: str, token: str, now: datetime, language: str) -> None:
+    """InvalidSuggestion("token") unless the token is ours and its form was handed out within the last day."""
+    expired = InvalidSuggestion(
+        "token",
+        i18n.translate(
+            language,
+            "This form was too old to send, or it was changed. We have reloaded it with your text: "
+            "please send it again.",
+        ),
+    )
+    try:
+        _value, issued = TimestampSigner(secret, salt=_SALT).unsign(token, return_timestamp=True)
+    except BadSignature:
+        raise expired from None
+    if not now - FORM_MAX_AGE <= issued <= now + CLOCK_SKEW:
+        raise expired
+
+
+def honeypot_filled(form: Mapping[str, Any]) -> bool:
+    """True when the field people never see was filled in: a bot."""
+    return bool(str(form.get(HONEYPOT) or "").strip())
+
+
+def _page(raw: str) -> str:
+    page = raw.strip()
+    return page if page.startswith(("https://", "http://")) and len(page) <= PAGE_MAX else ""
+
+
+def parse_suggestion(form: Mapping[str, Any], language: str, max_chars: int) -> SuggestionInput:
+    """Read the form strictly: a text within `max_chars`, and a name and an email address that fit if given."""
+    # Browsers send line breaks as CRLF but count them as one character against `maxlength`.
+    text = str(form.get("text") or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidSuggestion("text", i18n.translate(language, "Please write your suggestion."))
+    if len(text) > max_chars:
+        message = i18n.translate(language, "Please keep your suggestion under %(max)s characters.")
+        raise InvalidSuggestion("text", message % {"max": max_chars})
+    name = " ".join(str(form.get("name") or "").split())
+    if len(name) > NAME_MAX:
+        message = i18n.translate(language, "Please keep your name under %(max)s characters.")
+        raise InvalidSuggestion("name", message % {"max": NAME_MAX})
+    email = str(form.get("email") or "").strip().lower()
+    if email and (len(email) > EMAIL_MAX or not EMAIL_RE.match(email)):
+        message = i18n.translate(language, "Please check the email address, or leave it empty.")
+        raise InvalidSuggestion("email", message)
+    return SuggestionInput(text, name, email, _page(str(form.get("page") or "")))
+
+
+async def save_suggestion(given: SuggestionInput, language: str, now: datetime) -> int:
+    """Store the note; returns its id (the caller announces it to feedback intake)."""
+    row = Suggestion(
+        text=given.text, name=given.name, email=given.email, page=given.page, locale=language, created_at=now
+    )
+    return int((await Suggestion.insert(row).returning(Suggestion.id))[0]["id"])
