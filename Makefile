@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python -m bench.reviews_widget
 	$(BIN)/python -m bench.sentiment_eval
 	$(BIN)/python -m bench.tagging
+	$(BIN)/python -m bench.dashboard
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup

@@ -1,7 +1,7 @@
 """Staff: who they are (Piccolo's BaseUser), their role, their teams, the API keys they issue, what they did."""
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import JSON, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -14,6 +14,8 @@ class StaffProfile(Table):
     user = ForeignKey(references=BaseUser, unique=True)
     role = Varchar(length=16, default="member")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Managers and admins get the dashboard's weekly digest unless they switch it off.
+    weekly_digest = Boolean(default=True)
 
 
 class Team(Table):

@@ -112,6 +112,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "send-team-digests": {"task": "feedback.team_digests", "schedule": 300.0},
             "deliver-team-webhooks": {"task": "feedback.deliver_webhooks", "schedule": 60.0},
             "send-pending-replies": {"task": "feedback.send_pending_replies", "schedule": 60.0},
+            "refresh-dashboard-rollup": {"task": "feedback.dashboard_sweep", "schedule": 60.0},
+            "send-weekly-digests": {"task": "feedback.weekly_digests", "schedule": 900.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )

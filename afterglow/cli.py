@@ -285,6 +285,25 @@ def reanalyse(now_text: str | None) -> None:
     click.echo(json.dumps(summary))
 
 
+@main.command("rebuild-dashboard")
+@click.option("--now", "now_text", default=None, help="Record the rebuild as of this ISO-8601 moment (default: now).")
+def rebuild_dashboard(now_text: str | None) -> None:
+    """Recompute the dashboard's daily rollup from all feedback and invitations (after a bulk import, or a change
+    of AFTERGLOW_SHOP_TIMEZONE). A progress bar on stderr, one JSON line on stdout."""
+    from feedback.dashboard.rollup import rebuild
+
+    with Progress(TextColumn("[bold]Rollup[/bold]"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task("days", total=None)
+        days = asyncio.run(
+            rebuild(
+                _parse_now(now_text),
+                get_settings().shop_timezone,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        )
+    click.echo(json.dumps({"days": days}))
+
+
 @main.command()
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)

@@ -1,7 +1,7 @@
 """Feedback of every kind, what Afterglow understood of it, where it was routed, and how the team closed the loop."""
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import JSON, Boolean, Float, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, Float, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -63,14 +63,14 @@ class FeedbackItem(Table):
     # What staff see and filter on: the analyser's label unless a person corrected it.
     label = Varchar(length=16, default="", index=True)
     label_corrected_by = Varchar(length=100, default="")
-    label_corrected_at = Timestamptz(null=True, default=None)
+    label_corrected_at = Timestamptz(null=True, default=None, index=True)
     topics_corrected_by = Varchar(length=100, default="")
-    topics_corrected_at = Timestamptz(null=True, default=None)
+    topics_corrected_at = Timestamptz(null=True, default=None, index=True)
     # Routing: every matching rule, or an empty list when none matched (the triage inbox).
     routing = JSON(default=[])
-    routed_at = Timestamptz(null=True, default=None)
+    routed_at = Timestamptz(null=True, default=None, index=True)
     # Closing the loop: the first reply the customer was sent.
-    first_reply_at = Timestamptz(null=True, default=None)
+    first_reply_at = Timestamptz(null=True, default=None, index=True)
     thread_token = Varchar(length=32, unique=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -136,7 +136,7 @@ class InboxItem(Table):
     resolved_at = Timestamptz(null=True, default=None)
     notified_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
-    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class ThreadEntry(Table):
@@ -195,4 +195,100 @@ class WebhookDelivery(Table):
     last_error = Varchar(length=500, default="")
     response_status = Integer(null=True, default=None)
     delivered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DashboardDay(Table):
+    """The managers' dashboard, summed per day (in the shop's time zone) and segment, so a year's trend reads a
+    few thousand rows instead of every response. Rebuilt from FeedbackItem and Invitation by
+    `feedback.dashboard.rollup`; never written anywhere else.
+
+    segment "" holds everything once; "category" and "team" repeat a day's feedback once per category (team id in
+    `value`) it belongs to. Feedback measures count items created that day; the funnel measures (scheduled …
+    answered) count invitations planned that day. kind/channel/language are the item's (the invitation's kind, its
+    order's channel and the customer's language)."""
+
+    day = Date(index=True)
+    kind = Varchar(length=16, default="")
+    channel = Varchar(length=64, default="")
+    language = Varchar(length=8, default="")
+    segment = Varchar(length=16, default="")
+    value = Varchar(length=100, default="")
+    items = Integer(default=0)
+    nps_n = Integer(default=0)
+    promoters = Integer(default=0)
+    detractors = Integer(default=0)
+    csat_n = Integer(default=0)
+    csat_ok = Integer(default=0)
+    rating_n = Integer(default=0)
+    rating_sum = Integer(default=0)
+    positive = Integer(default=0)
+    neutral = Integer(default=0)
+    negative = Integer(default=0)
+    mixed = Integer(default=0)
+    scheduled = Integer(default=0)
+    sent = Integer(default=0)
+    opened = Integer(default=0)
+    answered = Integer(default=0)
+
+
+class DashboardTopicDay(Table):
+    """Topic mentions per day, kind and segment (as in DashboardDay), with the sentiment where they were named:
+    `positive`/`negative` count mentions with a clear polarity; `polarity_sum`/`polarity_n` give the mean."""
+
+    day = Date(index=True)
+    kind = Varchar(length=16, default="")
+    segment = Varchar(length=16, default="")
+    value = Varchar(length=100, default="")
+    topic = Varchar(length=64)
+    mentions = Integer(default=0)
+    positive = Integer(default=0)
+    negative = Integer(default=0)
+    polarity_sum = Float(default=0.0)
+    polarity_n = Integer(default=0)
+
+
+class DashboardCloseDay(Table):
+    """Loops closed per day of the first reply (in the shop's time zone), kind and segment (as in DashboardDay),
+    counted by how long the customer waited: `bucket` n holds waits from CLOSE_EDGES[n-1] to CLOSE_EDGES[n] hours
+    (feedback.dashboard.rollup). The median time to close is read from these counts."""
+
+    day = Date(index=True)
+    kind = Varchar(length=16, default="")
+    segment = Varchar(length=16, default="")
+    value = Varchar(length=100, default="")
+    bucket = Integer()
+    loops = Integer(default=0)
+
+
+class DashboardValue(Table):
+    """A channel, language or category the rollup has seen, for the dashboard's filter menus (`key` is
+    `<field>:<value>`). Added by the rollup's refresh; a rebuild starts the list afresh."""
+
+    field = Varchar(length=16)
+    value = Varchar(length=100)
+    key = Varchar(length=120, unique=True)
+
+
+class DashboardSweep(Table):
+    """Where the rollup's refresh stands: every change stamped before `swept_until` is in the rollup. One row
+    (`name` "rollup"); a pass claims it with a conditional update of `claimed_until`, so passes never overlap."""
+
+    name = Varchar(length=32, unique=True)
+    swept_until = Timestamptz(null=True, default=None)
+    claimed_until = Timestamptz(null=True, default=None)
+    rebuilt_at = Timestamptz(null=True, default=None)
+
+
+class WeeklyDigest(Table):
+    """One manager's weekly digest email for one week (Monday, in the shop's time zone): `key` is
+    `<user id>:<monday>`. status: due → sending (claimed at `claimed_at`) → sent | skipped (switched off)."""
+
+    user = ForeignKey(references=BaseUser, index=True)
+    week = Date()
+    key = Varchar(length=64, unique=True)
+    status = Varchar(length=16, default="due", index=True)
+    claimed_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    message_id = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())

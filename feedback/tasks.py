@@ -14,6 +14,9 @@ from kombu.exceptions import OperationalError
 from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
 from afterglow.mail import MailNotSent
 from afterglow.settings import get_settings
+from feedback.dashboard.digest import claim_due_digests
+from feedback.dashboard.digest import send_weekly_digest as send_digest
+from feedback.dashboard.rollup import sweep as sweep_rollup
 from feedback.services.digests import send_digests
 from feedback.services.intake import Ingested, ingest, ingest_pending
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
@@ -135,3 +138,29 @@ async def queue_reply(entry_id: int, now: datetime) -> bool:
         logger.warning("could not queue reply %s (broker unreachable: %s)", entry_id, exc)
         return False
     return True
+
+
+# Dashboard --------------------------------------------------------------------------------------------------------
+
+
+@celery_app.task(name="feedback.dashboard_sweep")
+def dashboard_sweep(now_iso: str | None = None) -> dict[str, int | str]:
+    """Beat pass (every minute): recompute the dashboard rollup for the days whose feedback or invitations changed.
+    Safe to run twice: a pass that finds another running does nothing, and a day is recomputed whole."""
+    return run_async(sweep_rollup(task_now(now_iso), get_settings().shop_timezone))
+
+
+@celery_app.task(name="feedback.weekly_digests")
+def weekly_digests(now_iso: str | None = None) -> int:
+    """Beat pass (every 15 minutes): claim the weekly digests that are due and queue one email task for each."""
+    now = task_now(now_iso)
+    claimed = run_async(claim_due_digests(now, get_settings().shop_timezone))
+    for digest_id in claimed:
+        _publish(send_weekly_digest, digest_id, now.isoformat())
+    return len(claimed)
+
+
+@celery_app.task(name="feedback.send_weekly_digest", **MAIL_RETRY)
+def send_weekly_digest(digest_id: int, now_iso: str | None = None) -> str:
+    """Email one manager's weekly digest. Safe to run twice: the mail log says it went."""
+    return run_async(send_digest(digest_id, task_now(now_iso), get_settings()))

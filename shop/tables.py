@@ -25,7 +25,7 @@ class Customer(Table):
 class Order(Table):
     external_id = Varchar(length=128, unique=True, index=True)
     channel = Varchar(length=64, default="web")
-    placed_at = Timestamptz()
+    placed_at = Timestamptz(index=True)
     currency = Varchar(length=3, default="EUR")
     total = Numeric(digits=(12, 2))
     customer = ForeignKey(references=Customer, index=True)

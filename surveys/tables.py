@@ -33,13 +33,13 @@ class Invitation(Table):
     skip_reason = Varchar(length=32, default="")
     hold_reason = Varchar(length=32, default="")
     claimed_at = Timestamptz(null=True, default=None)
-    sent_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None, index=True)
     reminder_due_at = Timestamptz(null=True, default=None, index=True)
     reminder_sent_at = Timestamptz(null=True, default=None)
-    opened_at = Timestamptz(null=True, default=None)
-    answered_at = Timestamptz(null=True, default=None)
+    opened_at = Timestamptz(null=True, default=None, index=True)
+    answered_at = Timestamptz(null=True, default=None, index=True)
     token = Varchar(length=64, unique=True)
-    created_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class Response(Table):

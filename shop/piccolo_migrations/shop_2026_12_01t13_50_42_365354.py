@@ -1,0 +1,26 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Timestamptz
+
+ID = "2026-12-01T13:50:42:365354"
+VERSION = "1.38.0"
+DESCRIPTION = "dashboard: rollups, indexes and the weekly digest"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="shop", description=DESCRIPTION
+    )
+
+    manager.alter_column(
+        table_class_name="Order",
+        tablename="order",
+        column_name="placed_at",
+        db_column_name="placed_at",
+        params={"index": True},
+        old_params={"index": False},
+        column_class=Timestamptz,
+        old_column_class=Timestamptz,
+        schema=None,
+    )
+
+    return manager
