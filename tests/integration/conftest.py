@@ -12,29 +12,20 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes
-from email import policy as email_policy
-from email.message import EmailMessage as Message
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from bench.harness import free_port
 from tests.conftest import _RUN_DIR
 
 PG_URL = os.environ.get("AFTERGLOW_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/afterglow_test")
 REDIS_URL = os.environ.get("AFTERGLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRED = os.environ.get("AFTERGLOW_REQUIRE_SERVICES") == "1"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -67,7 +58,6 @@ INTEGRATION_ENV = {
 os.environ.update(INTEGRATION_ENV)
 
 import redis  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 from piccolo.conf.apps import Finder  # noqa: E402
@@ -76,6 +66,8 @@ from afterglow.celery_app import celery_app  # noqa: E402
 from afterglow.db import recreate_postgres_database  # noqa: E402
 from afterglow.settings import Settings, get_settings  # noqa: E402
 from app import create_app  # noqa: E402
+from bench.mailserver import Mailbox  # noqa: E402
+from bench.mailserver import smtp_server as running_smtp_server  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -92,34 +84,10 @@ async def empty_tables(database: None) -> None:
     await tables[0].raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
-class Mailbox:
-    """What the SMTP server received, in arrival order."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd hook
-        with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[attr-defined]
-        return "250 OK"
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self.messages)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.messages.clear()
-
-
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
-    controller.start()
-    yield box
-    controller.stop()
+    with running_smtp_server(port=SMTP_PORT) as (box, _):
+        yield box
 
 
 @pytest.fixture

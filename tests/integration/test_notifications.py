@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from accounts.services import create_staff, create_team, team_id
 from afterglow.settings import Settings
+from bench.mailserver import text_of
 from feedback.policy import Rule
 from feedback.services.channels import store_channel
 from feedback.services.rules import create_rule
@@ -20,7 +21,7 @@ from surveys.services.dispatch import dispatch_due
 from surveys.tasks import send
 from tests.factories import event_payload, order_payload
 from tests.integration.conftest import Mailbox, Workers, wait_for, wait_for_async
-from tests.unit.notify_fixtures import text_of, webhook_receiver
+from tests.unit.notify_fixtures import webhook_receiver
 
 pytestmark = pytest.mark.integration
 

@@ -7,21 +7,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes
-from email import policy as email_policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from accounts.services import team_id
+from bench.harness import free_port
 from feedback.policy import Rule
 from feedback.services.intake import ingest
 from feedback.services.rules import create_rule
@@ -31,51 +26,7 @@ from tests.unit.review_fixtures import add_review
 URGENT_STARS = 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # SMTP ---------------------------------------------------------------------------------------------------------------
-
-
-class Mailbox:
-    """What the SMTP server received, in arrival order."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[list[str]] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # aiosmtpd hook
-        with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[arg-type]
-            self.envelopes.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-    def to(self) -> list[str]:
-        return [str(m["To"]) for m in self.messages]
-
-
-@contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on a free port, and what it received."""
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-def text_of(message: EmailMessage) -> str:
-    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-
-
-def html_of(message: EmailMessage) -> str:
-    return message.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
 # Webhook receiver -----------------------------------------------------------------------------------------------

@@ -3,22 +3,18 @@ the emailed answer a mail client writes when the customer presses "Reply"."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from accounts.services import team_id
 from afterglow.settings import Settings
+from bench.mailserver import Mailbox, smtp_server
 from feedback.policy import Rule
 from feedback.services.intake import ingest
 from feedback.services.rules import create_rule
@@ -101,33 +97,12 @@ async def post_form(
 # A real SMTP server ---------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    """What the SMTP server received, in arrival order."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # aiosmtpd hook
-        with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[Mailbox]:
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+    """A real SMTP server for one test; its port is `box.port`."""
+    with smtp_server() as (box, port):
+        box.port = port  # type: ignore[attr-defined]
+        yield box
 
 
 def text_part(msg: EmailMessage, subtype: str = "plain") -> str:

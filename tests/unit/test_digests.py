@@ -12,11 +12,13 @@ import pytest
 
 from accounts.services import team_id
 from afterglow.settings import Settings
+from bench.harness import free_port
+from bench.mailserver import smtp_server, text_of
 from feedback.services.channels import store_channel
 from feedback.services.digests import LEASE, digest_day, send_digests
 from feedback.tables import InboxItem, TeamChannel, TeamDigest
 from surveys.tables import SentEmail
-from tests.unit.notify_fixtures import free_port, routed_review, routing_rules, smtp_server, text_of
+from tests.unit.notify_fixtures import routed_review, routing_rules
 from tests.unit.staff_fixtures import make_staff
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -13,6 +13,8 @@ from accounts.services import create_staff, set_active, team_id
 from afterglow.celery_app import celery_app
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
+from bench.harness import free_port
+from bench.mailserver import html_of, smtp_server, text_of
 from feedback.services.channels import store_channel
 from feedback.services.intake import ingest
 from feedback.services.notifications import GRACE, notify_unnotified, send_urgent_notification, unnotified_urgent
@@ -20,12 +22,8 @@ from feedback.tables import InboxItem, Suggestion, TeamChannel, WebhookDelivery
 from feedback.tasks import ingest_source
 from surveys.tables import SentEmail
 from tests.unit.notify_fixtures import (
-    free_port,
-    html_of,
     routed_review,
     routing_rules,
-    smtp_server,
-    text_of,
     webhook_receiver,
 )
 from tests.unit.review_fixtures import add_review

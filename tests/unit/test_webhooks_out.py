@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from accounts.services import team_id
 from afterglow.settings import Settings
+from bench.harness import free_port
 from feedback.services.channels import store_channel
 from feedback.services.webhooks import (
     BACKOFF_MAX,
@@ -29,7 +30,7 @@ from feedback.services.webhooks import (
     signature,
 )
 from feedback.tables import TeamChannel, WebhookDelivery
-from tests.unit.notify_fixtures import free_port, routed_review, routing_rules, webhook_receiver
+from tests.unit.notify_fixtures import routed_review, routing_rules, webhook_receiver
 from tests.unit.staff_fixtures import make_staff, sign_in
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
