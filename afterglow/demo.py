@@ -113,10 +113,51 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
             if rng.random() < (0.55 if purpose == "invitation" else 0.3):
                 answered += await _answer(invitation_id, moment + timedelta(hours=rng.randint(1, 30)), rng)
         moment += timedelta(hours=3)
+    from feedback.dashboard.rollup import rebuild
     from feedback.services.intake import ingest_pending
 
+    await _suggestions(now - timedelta(days=2))
     analysed = len(await ingest_pending(now, limit=100_000))
+    await _a_reply(now, settings)
+    await rebuild(now, settings.shop_timezone)
     return {"orders": orders, "invitations": await Invitation.count(), "answered": answered, "analysed": analysed}
+
+
+#: Notes left in the open suggestion box (`/feedback`).
+SUGGESTIONS = [
+    ("Please offer gift wrapping at checkout, the website has no option for it.", "gift@example.com", "en"),
+    ("Die Versandkosten sind leider viel zu hoch für kleine Bestellungen.", "", "de"),
+]
+
+
+async def _suggestions(at: datetime) -> None:
+    from feedback.tables import Suggestion
+
+    for text, email, locale in SUGGESTIONS:
+        await Suggestion.insert(Suggestion(text=text, email=email, locale=locale, created_at=at))
+
+
+async def _a_reply(now: datetime, settings: Settings) -> None:
+    """The Support member answers the oldest detractor routed to Support, so the inbox shows a closed loop."""
+    from accounts.services import staff
+    from accounts.tables import StaffProfile
+    from feedback.services.replies import reply_area, send_reply, write_reply
+    from feedback.tables import InboxItem
+
+    member = await StaffProfile.select(StaffProfile.user).where(StaffProfile.user.username == "support").first()
+    item = (
+        await InboxItem.select(InboxItem.id)
+        .where((InboxItem.team.slug == "support") & (InboxItem.feedback.email != "") & (InboxItem.feedback.nps <= 6))
+        .order_by(InboxItem.id)
+        .first()
+    )
+    user = await staff(member["user"]) if member else None
+    area = await reply_area(user, item["id"]) if user and item else None
+    if area is None:
+        return
+    body = "Thank you for telling us. I am sorry it went wrong: I have looked into it and will make it right."
+    entry = await write_reply(user, area, body, now - timedelta(hours=20), settings)
+    await send_reply(entry, now - timedelta(hours=20), settings)
 
 
 async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:

@@ -54,6 +54,9 @@ BACKWARD_REACH = 3
 CONJUNCTIONS = frozenset({"und", "oder", "sowie"})
 # What "too" / "zu" is joined with: a word the lexicon scores weaker than this ("long" -0.05) is absorbed.
 STRONG = 0.3
+# "too" / "zu" before a word scored at least this is praise that stays praise ("too good to be true"); before
+# anything milder it is a complaint, descriptive words included ("too high", "too many", "zu hoch").
+PRAISE = 0.6
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ def _join_excess(tokens: list[str], language: str, lexicon: textblob_en.Sentimen
             continue
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
         polarity = lexicon[following][None][0] if following in lexicon else 0.0
-        if token == excess and following.isalpha() and polarity <= 0 and following not in NEGATIONS[language]:
+        if token == excess and following.isalpha() and polarity < PRAISE and following not in NEGATIONS[language]:
             joined.append(EXCESS_TOKEN)
             skip = polarity > -STRONG  # a strong opinion word of its own ("too expensive") is still scored
             continue

@@ -238,6 +238,7 @@ NEUTRAL_WORDS = {
             "steuern",
             "billigen",
             "eng",
+            "hoch",  # a price or a shelf is high; "hohe Qualität" is praise through "hohe"
             "dick",
             "dunkel",
             "hell",

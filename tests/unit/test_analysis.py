@@ -308,3 +308,19 @@ def test_cli_reads_stdin_and_names_bad_lines(
     captured = capsys.readouterr()
     assert [json.loads(line)["label"] for line in captured.out.splitlines()] == ["positive"]
     assert "line 2" in captured.err and "line 3" in captured.err and "line 4" in captured.err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The shipping costs are far too high for small orders.",
+        "Too many emails after the order.",
+        "Die Versandkosten sind leider viel zu hoch für kleine Bestellungen.",
+    ],
+)
+def test_too_much_of_a_plain_quantity_is_a_complaint(text: str) -> None:
+    assert analyse(text).label == "negative"
+
+
+def test_too_good_stays_praise() -> None:
+    assert analyse("Honestly too good to be true, love it.").label == "positive"
