@@ -38,6 +38,8 @@ bench: setup
 	$(BIN)/python -m bench.sentiment_eval
 	$(BIN)/python -m bench.tagging
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.dispatch
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup

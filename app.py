@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers import SignInController
-from afterglow.db import DATABASE_UNAVAILABLE, is_postgres
+from afterglow.db import DATABASE_UNAVAILABLE, is_postgres, start_pool
 from afterglow.health import health, ready
 from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
@@ -51,7 +51,7 @@ def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
         return [], []
 
     async def open_pool() -> None:
-        await engine.start_connection_pool(min_size=1, max_size=settings.db_pool_size)  # type: ignore[attr-defined]
+        await start_pool(engine, settings.db_pool_size)
 
     async def close_pool() -> None:
         await engine.close_connection_pool()  # type: ignore[attr-defined]

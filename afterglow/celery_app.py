@@ -9,20 +9,34 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import celery
 from celery import Celery, signals
 from kombu.exceptions import OperationalError
 
 from afterglow import failures, logs
+from afterglow.db import DATABASE_UNAVAILABLE
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
+class Task(celery.Task):  # type: ignore[misc]
+    """Every task: a database that dropped the connection (restarting, or connections killed) is tried again with
+    a short backoff. Every task is safe to run twice, so trying again is always safe."""
+
+    autoretry_for = DATABASE_UNAVAILABLE
+    retry_backoff = 2
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = 6
+
+
 #: Sending an email: SMTP failures retry with exponential backoff (5 s, 10 s, 20 s … capped) and full jitter;
 #: with the defaults, for about half an hour in all. Then the task is a dead letter (afterglow.failures).
 MAIL_RETRY: dict[str, object] = {
-    "autoretry_for": (MailNotSent,),
+    "autoretry_for": (MailNotSent, *DATABASE_UNAVAILABLE),
     "retry_backoff": 5,
     "retry_backoff_max": get_settings().mail_retry_backoff_max,
     "retry_jitter": True,
@@ -42,18 +56,21 @@ def run_async(work: Coroutine[Any, Any, T]) -> T:
         # One pool per process, on the main thread's loop: a pool cannot serve other loops.
         if threading.current_thread() is threading.main_thread():
             loop.run_until_complete(_open_pool())
+    # Let the loop see what happened to its pooled connections since the last task (a database restart closes
+    # them): the pool then replaces a closed connection instead of handing it out.
+    loop.run_until_complete(asyncio.sleep(0))
     return loop.run_until_complete(work)
 
 
 async def _open_pool() -> None:
     from piccolo.engine import engine_finder
 
-    from afterglow.db import is_postgres
+    from afterglow.db import is_postgres, start_pool
 
     engine = engine_finder()
     settings = get_settings()
     if engine is not None and is_postgres(engine) and settings.worker_db_pool_size > 0:
-        await engine.start_connection_pool(min_size=1, max_size=settings.worker_db_pool_size)  # type: ignore[attr-defined]
+        await start_pool(engine, settings.worker_db_pool_size)
 
 
 def task_now(now_iso: str | None) -> datetime:
@@ -91,7 +108,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     url, options = broker_options(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
-    app = Celery("afterglow", broker=url, include=["surveys.tasks", "reviews.tasks", "feedback.tasks"])
+    app = Celery("afterglow", broker=url, task_cls=Task, include=["surveys.tasks", "reviews.tasks", "feedback.tasks"])
     app.conf.update(
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,

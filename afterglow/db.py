@@ -50,6 +50,18 @@ def is_postgres(engine: Engine) -> bool:
     return engine.engine_type in {"postgres", "cockroach"}
 
 
+async def _keep_session(connection: object) -> None:
+    """asyncpg's default reset when a pooled connection comes back (UNLISTEN, CLOSE ALL, RESET ALL, advisory
+    unlocks) is one more round trip after each of Piccolo's queries. Afterglow keeps no session state (no LISTEN,
+    cursors, session settings or session-level advisory locks), and asyncpg still rolls back a transaction left
+    open before calling this, so nothing more is needed."""
+
+
+async def start_pool(engine: Engine, max_size: int) -> None:
+    """A PostgreSQL connection pool for this process's event loop."""
+    await engine.start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session)  # type: ignore[attr-defined]
+
+
 def _unique_violations() -> tuple[type[BaseException], ...]:
     import sqlite3
 

@@ -101,6 +101,20 @@ def start_workers(count: int, env: dict[str, str], log_dir: Path) -> list[subpro
     return procs
 
 
+def wait_ready(count: int, broker_url: str) -> None:
+    """Until `count` workers answer a ping on the broker (or a minute has passed: then fail)."""
+    import dataclasses
+
+    from afterglow.celery_app import create_celery
+    from afterglow.settings import get_settings
+
+    client = create_celery(dataclasses.replace(get_settings(), broker_url=broker_url))
+    deadline = time.monotonic() + 60
+    while len(client.control.ping(timeout=0.5)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} workers did not answer within a minute")
+
+
 def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         proc.terminate()
@@ -120,6 +134,7 @@ def timed_batch(workers: int, count: int, box: Mailbox, env: dict[str, str], bro
     box.clear()
     procs = start_workers(workers, env, log_dir)
     try:
+        wait_ready(workers, broker)  # booting the workers is not sending
         started = time.perf_counter()
         queued = asyncio.run(queue_sends(broker))
         if queued != count:

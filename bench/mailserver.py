@@ -4,6 +4,7 @@ and able to misbehave the ways real servers do (refuse a message, drop the conne
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from aiosmtpd.controller import Controller
 
 from bench.harness import free_port
 
+_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+
 
 class Mailbox:
     """What the server received, in arrival order. Set `refuse` to an SMTP reply ("554 5.7.1 no") to refuse
@@ -24,22 +27,23 @@ class Mailbox:
     only the `hold_at`-th."""
 
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # as received; parsed only when a test reads `messages`
+        self._parsed: list[EmailMessage] = []
         self.envelopes: list[list[str]] = []
         self.refuse: str | None = None
         self.drop = False
         self.hold: threading.Event | None = None
         self.hold_at: int | None = None
         self.arrived = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
         if self.refuse:
             return self.refuse
         with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[arg-type]
+            self.raw.append(bytes(envelope.content))
             self.envelopes.append(list(envelope.rcpt_tos))
-            held = self.hold is not None and self.hold_at in (None, len(self.messages))
+            held = self.hold is not None and self.hold_at in (None, len(self.raw))
         self.arrived.set()
         if held and self.hold is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
@@ -47,13 +51,23 @@ class Mailbox:
             server.transport.close()
         return "250 OK"
 
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """Every message received, parsed."""
+        with self._lock:
+            for content in self.raw[len(self._parsed) :]:
+                self._parsed.append(message_from_bytes(content, policy=email_policy.default))  # type: ignore[arg-type]
+            return list(self._parsed)
+
     def count(self) -> int:
         with self._lock:
-            return len(self.messages)
+            return len(self.raw)
 
     def message_ids(self) -> list[str]:
+        """The Message-ID of every message, read from the raw headers (cheap enough for thousands)."""
         with self._lock:
-            return [str(m["Message-ID"]) for m in self.messages]
+            raw = list(self.raw)
+        return [found.group(1).decode() if (found := _MESSAGE_ID.search(r)) else "" for r in raw]
 
     def to(self) -> list[str]:
         with self._lock:
@@ -61,7 +75,8 @@ class Mailbox:
 
     def clear(self) -> None:
         with self._lock:
-            self.messages.clear()
+            self.raw.clear()
+            self._parsed.clear()
             self.envelopes.clear()
         self.arrived.clear()
 

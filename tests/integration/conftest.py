@@ -220,3 +220,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("long"):
             item.add_marker(skip)
+
+
+#: What the fault and load tests measured, printed after the run whether or not output is captured.
+FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def report_figure() -> Callable[[str, str], None]:
+    """`report_figure(name, text)`: shown in the "figures" section at the end of the test run."""
+    return lambda name, text: FIGURES.append((name, text))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("figures")
+        for name, text in FIGURES:
+            terminalreporter.write_line(f"{name}: {text}")

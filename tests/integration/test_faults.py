@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,7 +80,9 @@ def pool(env: dict[str, str], name: str, count: int = 1) -> Iterator[Workers]:
 
 
 @pytest.mark.long
-async def test_a_worker_killed_mid_batch_leaves_every_invitation_sent_exactly_once(settings: Settings) -> None:
+async def test_a_worker_killed_mid_batch_leaves_every_invitation_sent_exactly_once(
+    settings: Settings, report_figure: Callable[[str, str], None]
+) -> None:
     broker = "redis://127.0.0.1:6379/14"
     redis.Redis.from_url(broker).flushdb()
     box = Mailbox()
@@ -104,9 +106,9 @@ async def test_a_worker_killed_mid_batch_leaves_every_invitation_sent_exactly_on
 
     ids = box.message_ids()
     interrupted = await SentEmail.count().where(SentEmail.status == "handing_over")
-    print(
-        f"\nkill -9 mid-batch: {len(ids)} emails at SMTP for 1000 invitations in {seconds:.1f} s;"
-        f" {interrupted} handover(s) left for a person"
+    report_figure(
+        "kill -9 mid-batch",
+        f"{len(ids)} emails at SMTP for 1000 invitations in {seconds:.1f} s; {interrupted} handover left for a person",
     )
     assert len(ids) == len(set(ids)) == 1000, "every invitation once, none twice"
     assert await SentEmail.count() == 1000
@@ -191,7 +193,7 @@ OUTAGE_SECONDS = 60
 
 @pytest.mark.long
 async def test_smtp_down_for_a_minute_then_back_delivers_everything_once_with_retries_visible(
-    settings: Settings, client: AsyncTestClient
+    settings: Settings, client: AsyncTestClient, report_figure: Callable[[str, str], None]
 ) -> None:
     broker = "redis://127.0.0.1:6379/13"
     redis.Redis.from_url(broker).flushdb()
@@ -210,7 +212,9 @@ async def test_smtp_down_for_a_minute_then_back_delivers_everything_once_with_re
             await wait_for_async(lambda: _recovered(20), timeout=30, what="every retrying send recorded as recovered")
             ids = box.message_ids()
     attempts = [row["attempts"] for row in await TaskFailure.select(TaskFailure.attempts)]
-    print(f"\nSMTP down {OUTAGE_SECONDS} s: 20 invitations, {sum(attempts)} failed attempts, all delivered once")
+    report_figure(
+        "SMTP down", f"{OUTAGE_SECONDS} s: 20 invitations, {sum(attempts)} failed attempts, each delivered once"
+    )
     assert len(ids) == len(set(ids)) == 20
     assert min(attempts) >= 2, "each send was retried while SMTP was down"
 
@@ -290,7 +294,7 @@ POOL_SIZE = 4
 
 
 async def test_a_web_process_recovers_by_itself_after_its_pooled_connections_are_killed(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, report_figure: Callable[[str, str], None]
 ) -> None:
     from bench.harness import afterglow_env, start_uvicorn
 
@@ -329,5 +333,5 @@ async def test_a_web_process_recovers_by_itself_after_its_pooled_connections_are
                 assert tries[-1][-1] == 303, f"saved once the pool has replaced its dead connections: {tries}"
     finally:
         server.stop()
-    print(f"\nafter the server killed every pooled connection, the answers' tries: {tries}")
+    report_figure("pooled connections killed", f"the answers' tries: {tries}")
     assert await Response.count() == 3

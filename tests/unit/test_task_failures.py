@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from asyncpg.exceptions import ConnectionDoesNotExistError
 from litestar.testing import AsyncTestClient
 
 from accounts.tables import AuditEvent
@@ -32,6 +33,20 @@ def fails_once(self: Any, invitation_id: int) -> str:
     if self.request.retries == 0:
         raise MailNotSent("SMTP busy")
     return "sent"
+
+
+@celery_app.task(name="tests.loses_its_database_once", bind=True)
+def loses_its_database_once(self: Any, response_id: int) -> str:
+    if self.request.retries == 0:
+        raise ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    return "tagged"
+
+
+async def test_every_task_tries_again_when_the_database_dropped_its_connection() -> None:
+    result = await asyncio.to_thread(loses_its_database_once.apply, args=[3])
+    assert result.get() == "tagged"
+    [row] = await TaskFailure.select(TaskFailure.task_name, TaskFailure.state)
+    assert row == {"task_name": "tests.loses_its_database_once", "state": "recovered"}
 
 
 async def test_a_task_that_keeps_failing_becomes_a_dead_letter_with_its_arguments_and_error() -> None:
