@@ -57,13 +57,17 @@ INTEGRATION_ENV = {
 }
 os.environ.update(INTEGRATION_ENV)
 
+from afterglow.db import recreate_postgres_database  # noqa: E402
+
+# An empty database before anything builds the engine (which asks the server for its version).
+asyncio.run(recreate_postgres_database(PG_URL))
+
 import redis  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 from piccolo.conf.apps import Finder  # noqa: E402
 
 from afterglow.celery_app import celery_app  # noqa: E402
-from afterglow.db import recreate_postgres_database  # noqa: E402
 from afterglow.settings import Settings, get_settings  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.mailserver import Mailbox  # noqa: E402
@@ -72,7 +76,6 @@ from bench.mailserver import smtp_server as running_smtp_server  # noqa: E402
 
 @pytest.fixture(scope="session", autouse=True)
 def database() -> None:
-    asyncio.run(recreate_postgres_database(PG_URL))
     result = asyncio.run(run_forwards(app_name="all"))
     assert result.success, result.message
 

@@ -333,5 +333,5 @@ async def test_a_web_process_recovers_by_itself_after_its_pooled_connections_are
                 assert tries[-1][-1] == 303, f"saved once the pool has replaced its dead connections: {tries}"
     finally:
         server.stop()
-    report_figure("pooled connections killed", f"the answers' tries: {tries}")
+    report_figure("pooled connections killed", f"statuses of each next answer's tries: {tries} (503: send again)")
     assert await Response.count() == 3
