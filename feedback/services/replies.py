@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from itsdangerous import BadSignature, TimestampSigner
 from piccolo.apps.user.tables import BaseUser
 
 from accounts.services import Staff, audit
@@ -24,7 +23,7 @@ from feedback.services.inbox import may_act, visible
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 from reviews.services.rejection_email import UNDELIVERABLE
 from surveys.services.emails import Rendered, deliver
-from surveys.services.links import LinkExpired, LinkInvalid
+from surveys.services.links import read_dated, sign_dated
 from surveys.tables import SentEmail
 
 PURPOSE = "feedback-reply"
@@ -141,27 +140,14 @@ async def write_reply(user: Staff, area: ReplyArea, body: str, now: datetime, se
 # The conversation link: /r/{signed} ---------------------------------------------------------------------------
 
 
-def _conversation_signer(settings: Settings) -> TimestampSigner:
-    return TimestampSigner(settings.secret_key, salt="conversation")
-
-
 def conversation_token(settings: Settings, thread_token: str, issued_at: datetime) -> str:
     """The signed part of a conversation link, stamped with the reply's time so every send of it is the same."""
-    signer = _conversation_signer(settings)
-    signer.get_timestamp = lambda: int(issued_at.timestamp())  # type: ignore[method-assign]
-    return signer.sign(thread_token).decode()
+    return sign_dated(settings, "conversation", thread_token, issued_at)
 
 
 def read_conversation_token(settings: Settings, signed: str, now: datetime) -> str:
     """The thread token inside a conversation link, or LinkInvalid (altered) / LinkExpired (too old)."""
-    try:
-        value, stamp = _conversation_signer(settings).unsign(signed, return_timestamp=True)
-    except BadSignature as exc:
-        raise LinkInvalid(str(exc)) from exc
-    age = now - stamp
-    if age.days >= settings.link_max_age_days:
-        raise LinkExpired(f"link issued {age.days} days ago")
-    return value.decode()
+    return read_dated(settings, "conversation", signed, now)
 
 
 def reply_to(settings: Settings, thread_token: str) -> str | None:

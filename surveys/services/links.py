@@ -17,16 +17,17 @@ class LinkExpired(ValueError):
     """The link was genuine but is too old to use."""
 
 
-def survey_token(settings: Settings, invitation_token: str, issued_at: datetime) -> str:
-    signer = TimestampSigner(settings.secret_key, salt="survey")
-    # itsdangerous stamps with the wall clock; pin it to the send time so tests and retries agree.
+def sign_dated(settings: Settings, salt: str, value: str, issued_at: datetime) -> str:
+    """`value` signed for links of kind `salt`, stamped with `issued_at` (not the wall clock, which itsdangerous
+    would use) so every send of the same link is the same, in tests and retries alike."""
+    signer = TimestampSigner(settings.secret_key, salt=salt)
     signer.get_timestamp = lambda: int(issued_at.timestamp())  # type: ignore[method-assign]
-    return signer.sign(invitation_token).decode()
+    return signer.sign(value).decode()
 
 
-def read_survey_token(settings: Settings, signed: str, now: datetime) -> str:
-    """The invitation token inside a survey link, or LinkInvalid / LinkExpired."""
-    signer = TimestampSigner(settings.secret_key, salt="survey")
+def read_dated(settings: Settings, salt: str, signed: str, now: datetime) -> str:
+    """The value inside a link made by `sign_dated`, or LinkInvalid (altered) / LinkExpired (too old)."""
+    signer = TimestampSigner(settings.secret_key, salt=salt)
     try:
         value, stamp = signer.unsign(signed, return_timestamp=True)
     except SignatureExpired as exc:  # pragma: no cover - max_age is not passed
@@ -37,6 +38,15 @@ def read_survey_token(settings: Settings, signed: str, now: datetime) -> str:
     if age.days >= settings.link_max_age_days:
         raise LinkExpired(f"link issued {age.days} days ago")
     return value.decode()
+
+
+def survey_token(settings: Settings, invitation_token: str, issued_at: datetime) -> str:
+    return sign_dated(settings, "survey", invitation_token, issued_at)
+
+
+def read_survey_token(settings: Settings, signed: str, now: datetime) -> str:
+    """The invitation token inside a survey link, or LinkInvalid / LinkExpired."""
+    return read_dated(settings, "survey", signed, now)
 
 
 def unsubscribe_token(settings: Settings, invitation_token: str) -> str:
