@@ -7,44 +7,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Any
 
 from kombu.exceptions import OperationalError
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from accounts import management
-from accounts.auth import require_roles
+from accounts.auth import require_roles, signed_in
 from accounts.privacy import UnknownCustomer, erase_customer, export_customer, find_customer
-from accounts.services import AccountError, Staff, audit
+from accounts.services import AccountError, audit
 from accounts.tables import ROLES
 from afterglow import failures
 from afterglow.celery_app import celery_app
 from afterglow.mail import MailNotSent, MailUncertain
-from afterglow.web import AppSettings, Now, error_page
+from afterglow.web import NO_STORE, AppSettings, Form, Now, error_page, form_field
 from surveys.services.emails import interrupted_handovers, settle_handover
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Flash = FromQuery[str | None]
-NO_STORE = {"Cache-Control": "no-store"}
 PAGES = "accounts/pages/"
 
 
 def _field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value).strip()
+    return form_field(data, name).strip()
 
 
 def _fields(data: dict[str, Any], name: str) -> list[str]:
     value = data.get(name, [])
     return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
-
-
-def _actor(request: HTMXRequest) -> Staff:
-    return request.user  # type: ignore[no-any-return]
 
 
 def _page(template: str, request: HTMXRequest, status_code: int = 200, **context: Any) -> Template:
@@ -101,7 +93,7 @@ class AdminController(Controller):
             "teams": _fields(data, "teams"),
         }
         try:
-            invited = await management.invite_staff(_actor(request), now=now, **form)
+            invited = await management.invite_staff(signed_in(request), now=now, **form)
         except AccountError as exc:
             return await self._users_page(request, 400, form=form, error=str(exc))
         return _page("admin_user_created.html", request, tab="users", invited=invited, email=form["email"], secret=True)
@@ -145,7 +137,7 @@ class AdminController(Controller):
         self, request: HTMXRequest, user_id: FromPath[int], data: Form, now: Now
     ) -> Template | Redirect | Response[Any]:
         active = _field(data, "active") == "1"
-        change = management.change_active(_actor(request), user_id, active, now)
+        change = management.change_active(signed_in(request), user_id, active, now)
         return await self._change(request, user_id, change, "User reactivated." if active else "User deactivated.")
 
     @post("/users/{user_id:int}/role", name="accounts:admin-role", status_code=303)
@@ -153,7 +145,7 @@ class AdminController(Controller):
         self, request: HTMXRequest, user_id: FromPath[int], data: Form, now: Now
     ) -> Template | Redirect | Response[Any]:
         role = _field(data, "role")
-        change = management.change_role(_actor(request), user_id, role, now)
+        change = management.change_role(signed_in(request), user_id, role, now)
         return await self._change(request, user_id, change, f"Role changed to {role}.")
 
     @post("/users/{user_id:int}/teams", name="accounts:admin-membership", status_code=303)
@@ -161,7 +153,7 @@ class AdminController(Controller):
         self, request: HTMXRequest, user_id: FromPath[int], data: Form, now: Now
     ) -> Template | Redirect | Response[Any]:
         team, member = _field(data, "team"), _field(data, "member") == "1"
-        change = management.change_membership(_actor(request), user_id, team, member, now)
+        change = management.change_membership(signed_in(request), user_id, team, member, now)
         done = f"Added to {team}." if member else f"Removed from {team}."
         return await self._change(request, user_id, change, done)
 
@@ -177,7 +169,7 @@ class AdminController(Controller):
     async def create_team(self, request: HTMXRequest, data: Form, now: Now) -> Redirect:
         name = _field(data, "name")
         try:
-            await management.new_team(_actor(request), name, now)
+            await management.new_team(signed_in(request), name, now)
         except AccountError as exc:
             return _back(request, "accounts:admin-teams", error=str(exc))
         return _back(request, "accounts:admin-teams", done=f"Team {name} created.")
@@ -193,7 +185,7 @@ class AdminController(Controller):
     async def create_api_key(self, request: HTMXRequest, data: Form, now: Now) -> Template | Redirect:
         """Issue a key and show it on this response only."""
         try:
-            key_id, key = await management.new_api_key(_actor(request), _field(data, "name"), now)
+            key_id, key = await management.new_api_key(signed_in(request), _field(data, "name"), now)
         except AccountError as exc:
             return _back(request, "accounts:admin-keys", error=str(exc))
         row = (await management.api_key_list(key_id))[0]
@@ -204,7 +196,7 @@ class AdminController(Controller):
         self, request: HTMXRequest, key_id: FromPath[int], now: Now
     ) -> Template | Redirect | Response[Any]:
         try:
-            await management.end_api_key(_actor(request), key_id, now)
+            await management.end_api_key(signed_in(request), key_id, now)
         except management.UnknownApiKey:
             return error_page(request, 404, "Not found", "There is no such API key.")
         if not request.htmx:
@@ -239,7 +231,7 @@ class AdminController(Controller):
         def publish(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
             celery_app.send_task(name, args=args, kwargs=kwargs, retry=False)
 
-        actor = _actor(request)
+        actor = signed_in(request)
         try:
             name = await failures.requeue(failure_id, publish, actor.username, now)
         except failures.UnknownFailure:
@@ -261,7 +253,7 @@ class AdminController(Controller):
             return _back(request, "accounts:admin-tasks", error=f"Not sent: {exc}")
         if not settled:
             return _back(request, "accounts:admin-tasks", error="That email was settled already.")
-        await audit(_actor(request), "email.handover_settled", f"sent-email:{sent_email_id}", now, resent=resend)
+        await audit(signed_in(request), "email.handover_settled", f"sent-email:{sent_email_id}", now, resent=resend)
         return _back(request, "accounts:admin-tasks", done="Email sent again." if resend else "Email marked as sent.")
 
     # Privacy -------------------------------------------------------------------------------------------------
@@ -284,7 +276,7 @@ class AdminController(Controller):
             return self._unknown(request, email)
         customer_id = held["customer"]["id"]
         # The audit log names the customer by id only: an email there would outlive an erasure.
-        await audit(_actor(request), "customer_exported", f"customer:{customer_id}", now)
+        await audit(signed_in(request), "customer_exported", f"customer:{customer_id}", now)
         body = json.dumps({"exported_at": now.isoformat(), **held}, indent=2, ensure_ascii=False)
         disposition = f'attachment; filename="afterglow-customer-{customer_id}.json"'
         return Response(
@@ -313,6 +305,6 @@ class AdminController(Controller):
             counts = await erase_customer(email, now)
         except UnknownCustomer:
             return self._unknown(request, email)
-        await audit(_actor(request), "customer_erased", f"customer:{customer_id}", now, **counts)
+        await audit(signed_in(request), "customer_erased", f"customer:{customer_id}", now, **counts)
         summary = ", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in counts.items() if name != "customer")
         return _back(request, "accounts:admin-privacy", done=f"Customer #{customer_id} erased ({summary}).")

@@ -51,6 +51,11 @@ class RotatingSessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend
 
 
+def signed_in(request: Request[Any, Any, Any]) -> Staff:
+    """The staff member behind a request that passed session auth."""
+    return request.user  # type: ignore[no-any-return]
+
+
 def rotate_session(request: Request[Any, Any, Any]) -> None:
     """Give this request's session a new id when the response is sent."""
     request.scope[_ROTATE] = True  # type: ignore[literal-required]

@@ -13,22 +13,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from accounts.auth import rotate_session
 from accounts.services import audit, authenticate, staff
 from afterglow.ratelimit import RATE_LIMIT_STORE, RetryAfter, client_address, digest, give_back, hit
 from afterglow.settings import Settings
-from afterglow.web import AppSettings, Now, page
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
+from afterglow.web import AppSettings, Form, Now, page
 
 TRUSTED_DEVICE_COOKIE = "afterglow_device"
 TRUSTED_DEVICE_DAYS = 180

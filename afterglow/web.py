@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Template
 from litestar.types import Message, Scope
 
@@ -17,6 +19,17 @@ from afterglow.settings import Settings
 from afterglow.templating import render
 
 logger = logging.getLogger(__name__)
+
+#: A URL-encoded form as Litestar parses it: a field sent more than once is a list.
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def form_field(data: dict[str, Any], name: str) -> str:
+    """One form field as text: "" when missing, the last value when sent more than once."""
+    value = data.get(name, "")
+    return str(value[-1] if isinstance(value, list) else value)
+
 
 #: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles).
 FRAMABLE_CSP = (

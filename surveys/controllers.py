@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import TooManyRequestsException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import LINK_LIMITS, too_many_requests_page
-from afterglow.web import AppSettings, Now, error_page, page
+from afterglow.web import AppSettings, Form, Now, error_page, page
 from surveys.services.answers import (
     InvalidAnswer,
     ItemSection,
@@ -32,7 +31,6 @@ from surveys.services.answers import (
 from surveys.services.emails import outbox
 from surveys.services.links import LinkExpired, LinkInvalid
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: The delivered items the survey page offers for review, with the customer's reviews (see `ItemSection`).
 ItemReviews = NamedDependency[ItemSection]
 

@@ -7,27 +7,23 @@ and what was typed (400). A new webhook secret is shown on the response that mad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from accounts.auth import require_roles
-from accounts.services import Staff
+from accounts.auth import require_roles, signed_in
 from afterglow.mail import MailNotSent
-from afterglow.web import AppSettings, Now, error_page
+from afterglow.web import NO_STORE, AppSettings, Form, Now, error_page, form_field
 from feedback.services import channels, notifications, webhooks
 from feedback.services.channels import ChannelError, UnknownTeam
 from feedback.tables import WebhookDelivery
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE = "feedback/pages/channels.html"
 CARD = "feedback/partials/channel_card.html"
 ROW = "feedback/partials/channel_delivery_row.html"
-NO_STORE = {"Cache-Control": "no-store"}
 DONE = {
     "saved": "Notification settings saved.",
     "test-email": "Test email sent to the team's addresses.",
@@ -41,15 +37,6 @@ ERRORS = {
     "no-webhook": "Set a webhook URL first.",
     "not-retryable": "Only a failed delivery can be sent again.",
 }
-
-
-def _field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value)
-
-
-def _actor(request: HTMXRequest) -> Staff:
-    return request.user  # type: ignore[no-any-return]
 
 
 def _typed(card: dict[str, Any]) -> dict[str, Any]:
@@ -78,12 +65,12 @@ class NotificationsController(Controller):
     ) -> Template | Redirect | Response[Any]:
         """Save a team's email, digest and webhook URL; a first URL gets a secret, shown on this response only."""
         typed = {
-            "email": _field(data, "email"),
-            "digest": _field(data, "digest") == "1",
-            "webhook_url": _field(data, "webhook_url"),
+            "email": form_field(data, "email"),
+            "digest": form_field(data, "digest") == "1",
+            "webhook_url": form_field(data, "webhook_url"),
         }
         try:
-            secret = await channels.save_channel(_actor(request), team_slug, now=now, **typed)
+            secret = await channels.save_channel(signed_in(request), team_slug, now=now, **typed)
         except UnknownTeam:
             return self._no_team(request)
         except ChannelError as exc:
@@ -101,7 +88,7 @@ class NotificationsController(Controller):
     ) -> Template | Redirect | Response[Any]:
         """A new signing secret (the old one stops working at once), shown on this response only."""
         try:
-            secret = await webhooks.regenerate_secret(_actor(request), team_slug, now)
+            secret = await webhooks.regenerate_secret(signed_in(request), team_slug, now)
         except UnknownTeam:
             return self._no_team(request)
         except ChannelError:
@@ -114,7 +101,7 @@ class NotificationsController(Controller):
         self, request: HTMXRequest, team_slug: FromPath[str], now: Now, settings: AppSettings
     ) -> Template | Redirect | Response[Any]:
         try:
-            sent_to = await notifications.send_test_email(_actor(request), team_slug, now, settings)
+            sent_to = await notifications.send_test_email(signed_in(request), team_slug, now, settings)
         except UnknownTeam:
             return self._no_team(request)
         except MailNotSent:
@@ -131,7 +118,7 @@ class NotificationsController(Controller):
     ) -> Template | Redirect | Response[Any]:
         """POST a signed test event now and say what the receiver answered."""
         try:
-            delivery = await webhooks.send_test_webhook(_actor(request), team_slug, now, settings)
+            delivery = await webhooks.send_test_webhook(signed_in(request), team_slug, now, settings)
         except UnknownTeam:
             return self._no_team(request)
         except ChannelError:
@@ -153,7 +140,7 @@ class NotificationsController(Controller):
         """Put a failed delivery back to pending; the next delivery pass sends it."""
         status_code, notice, error = 200, DONE["retried"], ""
         try:
-            await webhooks.retry_delivery(_actor(request), delivery_id, now)
+            await webhooks.retry_delivery(signed_in(request), delivery_id, now)
         except webhooks.UnknownDelivery:
             return error_page(request, 404, "Not found", "There is no such webhook delivery.")
         except webhooks.NotRetryable:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 
@@ -24,7 +23,7 @@ from accounts.auth import require_roles
 from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.settings import Settings
-from afterglow.web import AppSettings, Now
+from afterglow.web import AppSettings, Form, Now
 from feedback.dashboard.compare import compared, comparison
 from feedback.dashboard.digest import set_weekly_digest, weekly_digest_on
 from feedback.dashboard.overview import CHARTS, SPECS, ChartSet, DrillLink, chart, overview, trend
@@ -50,7 +49,6 @@ from feedback.dashboard.retention import retention
 from feedback.dashboard.segments import COMPARABLE, KIND_NAMES, KINDS, InvalidSegment, Segment, parse_segment
 from feedback.dashboard.totals import choices
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: The query parameters a selection is made of, as the filter form names them.
 SELECTION = ("period", "from", "to", "grain", "kind", "channel", "language", "category", "team", "product")
 TABS = (

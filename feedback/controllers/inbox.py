@@ -19,8 +19,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from accounts.auth import require_roles
-from accounts.services import Staff
+from accounts.auth import require_roles, signed_in
 from afterglow.web import Now, error_page
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import LABELS
@@ -58,10 +57,6 @@ Answer = Template | Redirect | Response[Any]
 handlers_only = [require_roles("admin", "member")]
 
 
-def _user(request: HTMXRequest) -> Staff:
-    return request.user  # type: ignore[no-any-return]
-
-
 def _text(form: FormMultiDict, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
@@ -89,7 +84,7 @@ class InboxController(Controller):
     @get("/inbox", name="feedback:inbox")
     async def inbox(self, request: HTMXRequest, now: Now) -> Template:
         """Open feedback by default, newest first; every filter is a query parameter."""
-        user = _user(request)
+        user = signed_in(request)
         params = request.query_params
         teams = await inbox_list.team_choices(user)
         context: dict[str, Any] = {
@@ -130,7 +125,7 @@ class InboxController(Controller):
     @get("/inbox/agents", name="feedback:agents")
     async def agents(self, request: HTMXRequest, now: Now) -> Template:
         """Support CSAT per agent over a period, over the feedback this person may see."""
-        user = _user(request)
+        user = signed_in(request)
         raw = request.query_params.get("period") or ""
         context: dict[str, Any] = {"user": user, "language": "en", "periods": agents.PERIODS, "period": raw}
         status_code = 200
@@ -148,7 +143,7 @@ class InboxController(Controller):
 
     async def _context(self, request: HTMXRequest, item_id: int, now: datetime, **extra: Any) -> dict[str, Any]:
         """Everything the item page and its parts render from (NotYours when the item is not for this person)."""
-        view = await item_view(_user(request), item_id, now)
+        view = await item_view(signed_in(request), item_id, now)
         return {
             "user": request.user,
             "language": "en",
@@ -229,7 +224,7 @@ class InboxController(Controller):
         """New → in progress → resolved or won't fix, and reopen."""
         form = await request.form()
         target = _text(form, "status")
-        change = partial(thread.set_status, _user(request), item_id, target, now)
+        change = partial(thread.set_status, signed_in(request), item_id, target, now)
         return await self._change(request, item_id, now, change, part=HANDLING, done="status", typed={})
 
     @post("/inbox/{item_id:int}/assign", name="feedback:item-assign", guards=handlers_only, status_code=303)
@@ -237,7 +232,7 @@ class InboxController(Controller):
         """To a member of the item's team ("me" for oneself; admins may choose anyone), or to nobody ("")."""
         form = await request.form()
         raw = _text(form, "assignee").strip()
-        user = _user(request)
+        user = signed_in(request)
 
         async def change() -> None:
             if raw and raw != "me" and not raw.isdigit():
@@ -252,7 +247,7 @@ class InboxController(Controller):
         """An internal note on the timeline."""
         form = await request.form()
         body = _text(form, "note")
-        change = partial(thread.add_note, _user(request), item_id, body, now)
+        change = partial(thread.add_note, signed_in(request), item_id, body, now)
         return await self._change(request, item_id, now, change, part=TIMELINE, done="note", typed={"note": body})
 
     @post("/inbox/{item_id:int}/move", name="feedback:item-move", guards=handlers_only, status_code=303)
@@ -260,7 +255,7 @@ class InboxController(Controller):
         """Hand the feedback to another team (by its slug), closing it here."""
         form = await request.form()
         team, note = _text(form, "team"), _text(form, "move_note")
-        change = partial(thread.move, _user(request), item_id, team, note, now)
+        change = partial(thread.move, signed_in(request), item_id, team, note, now)
         typed = {"team": team, "move_note": note}
         return await self._change(request, item_id, now, change, part=HANDLING, done="moved", typed=typed)
 
@@ -269,7 +264,7 @@ class InboxController(Controller):
         """Correct the sentiment label ("" gives it back to the analyser)."""
         form = await request.form()
         chosen = _text(form, "label")
-        change = partial(thread.correct_label, _user(request), item_id, chosen, now)
+        change = partial(thread.correct_label, signed_in(request), item_id, chosen, now)
         return await self._change(request, item_id, now, change, part=TAGS, done="label", typed={"label": chosen})
 
     @post("/inbox/{item_id:int}/topics", name="feedback:item-topics", guards=handlers_only, status_code=303)
@@ -277,5 +272,5 @@ class InboxController(Controller):
         """Correct the topics (the checked ones, from the configured list)."""
         form = await request.form()
         chosen = [t for t in form.getall("topics", []) if isinstance(t, str)]
-        change = partial(thread.correct_topics, _user(request), item_id, chosen, now)
+        change = partial(thread.correct_topics, signed_in(request), item_id, chosen, now)
         return await self._change(request, item_id, now, change, part=TAGS, done="topics", typed={"topics": chosen})

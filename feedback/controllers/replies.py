@@ -6,12 +6,11 @@ it swaps. Refused input comes back with the message and the typed text kept: 400
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -19,7 +18,7 @@ from accounts.auth import require_roles
 from accounts.services import Staff
 from afterglow import i18n
 from afterglow.ratelimit import LINK_LIMITS, RATE_LIMIT_STORE, digest, hit, too_many_requests_page
-from afterglow.web import AppSettings, Now, error_page, page
+from afterglow.web import AppSettings, Form, Now, error_page, form_field, page
 from feedback.services.inbound import (
     ANSWER_MAX,
     AnswerRefused,
@@ -40,16 +39,10 @@ from feedback.services.replies import (
 from feedback.tasks import queue_reply
 from surveys.services.links import LinkExpired, LinkInvalid
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 REPLY_FORM = "feedback/partials/reply_form.html"
 CONVERSATION = "feedback/pages/conversation.html"
 #: htmx listeners (the item page's timeline) can refresh on this event after a reply.
 THREAD_CHANGED = "thread-changed"
-
-
-def _field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value)
 
 
 class ReplyController(Controller):
@@ -68,7 +61,7 @@ class ReplyController(Controller):
         area = await reply_area(user, item_id)
         if area is None:
             raise NotFoundException(detail="no such feedback in your inboxes")
-        body = _field(data, "body")
+        body = form_field(data, "body")
         try:
             entry_id = await write_reply(user, area, body, now, settings)
         except ReplyRefused as exc:
@@ -167,7 +160,7 @@ class ConversationController(Controller):
     ) -> Template | Redirect:
         """Attach the answer to the thread (reopening a closed item). Refused: the form again, with the text."""
         conversation = await open_conversation(read_conversation_token(settings, signed, now))
-        body = _field(data, "body")
+        body = form_field(data, "body")
         whole_page = not request.htmx
         store = request.app.stores.get(RATE_LIMIT_STORE)
         refused = await hit(store, f"answers:{digest(signed)}", settings.rate_answers_per_link, 3600, now=now)

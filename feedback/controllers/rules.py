@@ -7,23 +7,20 @@ whole page, 400), and a try swaps in its result table."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from accounts.auth import require_roles
-from accounts.services import Staff
-from afterglow.web import Now, error_page
+from accounts.auth import require_roles, signed_in
+from afterglow.web import Form, Now, error_page
 from feedback.policy import LABELS, PRIORITIES, RULE_KINDS, SCALES, InvalidRule
 from feedback.services import rules
 from feedback.services.rule_form import RuleForm, previewable, rule_choices
 from feedback.services.rules import Preview, UnknownRule
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 LIST_PAGE = "feedback/pages/rules.html"
 FORM_PAGE = "feedback/pages/rules_form.html"
 DELETE_PAGE = "feedback/pages/rules_delete.html"
@@ -39,10 +36,6 @@ DONE = {
     "on": "Rule switched on.",
     "off": "Rule switched off: routing skips it.",
 }
-
-
-def _actor(request: HTMXRequest) -> Staff:
-    return request.user  # type: ignore[no-any-return]
 
 
 def _context(request: HTMXRequest, **context: Any) -> dict[str, Any]:
@@ -88,7 +81,7 @@ class RoutingRulesController(Controller):
     ) -> Template | Redirect | Response[Any]:
         active = data.get("active") == "1"
         try:
-            await rules.set_active(rule_id, active, _actor(request), now)
+            await rules.set_active(rule_id, active, signed_in(request), now)
         except UnknownRule:
             return _not_found(request)
         return await self._changed(request, now, "on" if active else "off")
@@ -100,7 +93,7 @@ class RoutingRulesController(Controller):
         """One place up or down in the evaluation order."""
         step = -1 if data.get("step") == "up" else 1
         try:
-            await rules.move_rule(rule_id, step, _actor(request), now)
+            await rules.move_rule(rule_id, step, signed_in(request), now)
         except UnknownRule:
             return _not_found(request)
         return await self._changed(request, now, "moved")
@@ -114,7 +107,7 @@ class RoutingRulesController(Controller):
             rule = await rules.get_rule(rule_id)
             if data.get("confirm") != "yes":
                 return Template(template_name=DELETE_PAGE, context=_context(request, rule=rule))
-            await rules.delete_rule(rule_id, _actor(request), now)
+            await rules.delete_rule(rule_id, signed_in(request), now)
         except UnknownRule:
             return _not_found(request)
         return await self._changed(request, now, "deleted")
@@ -137,7 +130,7 @@ class RoutingRulesController(Controller):
     async def create(self, request: HTMXRequest, data: Form, now: Now) -> Template | Redirect | Response[Any]:
         form = RuleForm.from_data(data)
         try:
-            await rules.create_rule(form.rule(), _actor(request), now)
+            await rules.create_rule(form.rule(), signed_in(request), now)
         except InvalidRule as exc:
             return await self._refused(request, form, None, exc)
         return self._saved(request, "created")
@@ -148,7 +141,7 @@ class RoutingRulesController(Controller):
     ) -> Template | Redirect | Response[Any]:
         form = RuleForm.from_data(data)
         try:
-            await rules.update_rule(rule_id, form.rule(rule_id), _actor(request), now)
+            await rules.update_rule(rule_id, form.rule(rule_id), signed_in(request), now)
         except UnknownRule:
             return _not_found(request)
         except InvalidRule as exc:

@@ -8,19 +8,18 @@ address sent too many). The language follows the browser."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import TooManyRequestsException
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from afterglow import i18n
 from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import PUBLIC_LIMITS, hit_per_address, too_many_requests_page
-from afterglow.web import FRAME_OK, AppSettings, Now, page, request_language
+from afterglow.web import FRAME_OK, AppSettings, Form, Now, page, request_language
 from feedback.services.suggestions import (
     PAGE_MAX,
     InvalidSuggestion,
@@ -31,7 +30,6 @@ from feedback.services.suggestions import (
     save_suggestion,
 )
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE = "feedback/suggestion/page.html"
 FORM = "feedback/suggestion/form.html"
 THANKS = "feedback/suggestion/thanks.html"

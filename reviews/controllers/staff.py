@@ -6,25 +6,22 @@ Refused input comes back as the card with the message and everything typed kept 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Redirect, Template
 
-from accounts.auth import require_roles
-from accounts.services import Staff
-from afterglow.web import AppSettings, Now, error_page
+from accounts.auth import require_roles, signed_in
+from afterglow.web import AppSettings, Form, Now, error_page, form_field
 from reviews.controllers.media import Size, photo_file
 from reviews.services import moderation
 from reviews.services.moderation import InvalidModeration, NotModeratable, UnknownReview
 from reviews.services.photos import any_photo
 from reviews.tasks import queue_rejection_email
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 LIST_PAGE = "reviews/pages/list.html"
 CARD = "reviews/partials/review_card.html"
 DECIDED = "reviews/partials/review_decided.html"
@@ -38,25 +35,16 @@ DONE = {
 }
 
 
-def _field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value)
-
-
-def _actor(request: HTMXRequest) -> Staff:
-    return request.user  # type: ignore[no-any-return]
-
-
 def _where_from(data: dict[str, Any]) -> tuple[str, int]:
     """The tab and page the form was on, so a plain post lands back there."""
-    tab = _field(data, "tab")
-    page = _field(data, "page")
+    tab = form_field(data, "tab")
+    page = form_field(data, "page")
     return (tab if tab in moderation.STATUSES else "held"), (int(page) if page.isdigit() and int(page) > 0 else 1)
 
 
 def _rejection_reason(data: dict[str, Any]) -> str:
     """A common reason picked from the list, the moderator's own words, or both (the common one first)."""
-    parts = (_field(data, "preset").strip(), _field(data, "reason").strip())
+    parts = (form_field(data, "preset").strip(), form_field(data, "reason").strip())
     return "\n\n".join(part for part in parts if part)
 
 
@@ -114,7 +102,7 @@ class ReviewsController(Controller):
         self, request: HTMXRequest, review_id: FromPath[int], data: Form, now: Now
     ) -> Template | Redirect | Response[Any]:
         try:
-            row = await moderation.approve(review_id, _actor(request), now)
+            row = await moderation.approve(review_id, signed_in(request), now)
         except UnknownReview:
             return error_page(request, 404, "Not found", "There is no such review.")
         except NotModeratable as exc:
@@ -127,7 +115,7 @@ class ReviewsController(Controller):
     ) -> Template | Redirect | Response[Any]:
         """Reject with a reason the customer reads; the email goes out through the task queue."""
         try:
-            row = await moderation.reject(review_id, _rejection_reason(data), _actor(request), now)
+            row = await moderation.reject(review_id, _rejection_reason(data), signed_in(request), now)
         except UnknownReview:
             return error_page(request, 404, "Not found", "There is no such review.")
         except (InvalidModeration, NotModeratable) as exc:
@@ -141,7 +129,7 @@ class ReviewsController(Controller):
     ) -> Template | Redirect | Response[Any]:
         """Write, edit or (sent empty) remove the shop's public reply."""
         try:
-            row = await moderation.set_reply(review_id, _field(data, "reply"), _actor(request), now)
+            row = await moderation.set_reply(review_id, form_field(data, "reply"), signed_in(request), now)
         except UnknownReview:
             return error_page(request, 404, "Not found", "There is no such review.")
         except InvalidModeration as exc:
@@ -180,7 +168,7 @@ class ReviewsController(Controller):
         except UnknownReview:
             return error_page(request, 404, "Not found", "There is no such review.")
         tab, page = _where_from(data)
-        typed = {name: _field(data, name) for name in ("preset", "reason", "reply") if name in data}
+        typed = {name: form_field(data, name) for name in ("preset", "reason", "reply") if name in data}
         card = {"r": row, "tab": tab, "page": page, "error": message, "typed": typed}
         if request.htmx:
             return Template(template_name=CARD, context=_context(request, **card), status_code=400)
