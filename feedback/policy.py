@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from afterglow.errors import FieldError
+
 #: What a rule's `kind` condition can name, as staff read it. "" (any kind) is not listed.
 RULE_KINDS: dict[str, str] = {
     "csat": "CSAT (order survey)",
@@ -170,13 +172,8 @@ def evaluate(rules: Iterable[Rule], facts: Facts) -> Decision:
     return Decision(tuple(matched))
 
 
-class InvalidRule(ValueError):
+class InvalidRule(FieldError):
     """A rule that cannot be saved as it is: `field` names the input, `message` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check_conditions(rule: Rule) -> None:

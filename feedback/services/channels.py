@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from accounts.services import AccountError, Staff, audit, team_id
 from accounts.tables import Team, TeamMember
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.errors import FieldError
 from feedback.tables import TeamChannel, TeamDigest
 
 SECRET_PREFIX = "whsec_"
@@ -24,13 +25,8 @@ class UnknownTeam(LookupError):
     """No team with this slug."""
 
 
-class ChannelError(ValueError):
+class ChannelError(FieldError):
     """Notification settings that cannot be saved as typed: `field` names the input, the message says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # Who hears ----------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from piccolo.columns.combination import Combinable
 from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.db import is_postgres
+from afterglow.errors import FieldError
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import FEEDBACK_KINDS, LABELS, RULE_KINDS, SCALES
 from feedback.services.inbox import (
@@ -40,13 +41,8 @@ TRIAGE = "_triage"
 PAGE_SIZE = 25
 
 
-class InvalidFilter(ValueError):
+class InvalidFilter(FieldError):
     """A filter value the list cannot apply: `field` names the input, `message` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 # Filters -------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from itsdangerous import BadSignature, TimestampSigner
 
 from afterglow import i18n
+from afterglow.errors import FieldError
 from feedback.tables import Suggestion
 from shop.schemas import EMAIL_RE
 
@@ -29,13 +30,8 @@ HONEYPOT = "website"
 _SALT = "suggestion-form"
 
 
-class InvalidSuggestion(ValueError):
+class InvalidSuggestion(FieldError):
     """A suggestion that cannot be saved as sent: `field` names the input, `message` says why (translated)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.errors import FieldError
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import LABELS
 from feedback.services import tagging
@@ -31,13 +32,8 @@ NOTE_MAX = 5000
 CHANGED_MEANWHILE = "Someone else changed this item meanwhile. Reload the page and try again."
 
 
-class InvalidChange(ValueError):
+class InvalidChange(FieldError):
     """A change that cannot be made as asked: `field` names the input, `message` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check_status_change(current: str, target: str) -> None:

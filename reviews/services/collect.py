@@ -8,6 +8,7 @@ from typing import Any
 
 from afterglow import i18n
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.errors import FieldError
 from afterglow.settings import Settings
 from reviews.policy import display_name, held_rule
 from reviews.services.photos import (
@@ -27,13 +28,8 @@ TITLE_MAX = 150
 TEXT_MAX = 5000
 
 
-class InvalidReview(ValueError):
+class InvalidReview(FieldError):
     """What the customer sent cannot be saved as it is; `field` names the input, `message` tells them why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class UnknownItem(LookupError):

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from accounts.services import Staff, audit
+from afterglow.errors import FieldError
 from reviews.services.photos import photos_of
 from reviews.tables import Review
 
@@ -72,13 +73,8 @@ class UnknownReview(ModerationError, LookupError):
     """No review with this id."""
 
 
-class InvalidModeration(ModerationError):
+class InvalidModeration(ModerationError, FieldError):
     """The moderator's input cannot be used: `field` names the input, `message` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class NotModeratable(ModerationError):

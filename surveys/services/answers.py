@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from afterglow import i18n
+from afterglow.errors import FieldError
 from afterglow.settings import Settings
 from shop.services import unsubscribe_customer
 from surveys.services.invitations import invitation_with_items
@@ -24,13 +25,8 @@ class UnknownInvitation(LookupError):
     """A correctly signed link whose invitation no longer exists."""
 
 
-class InvalidAnswer(ValueError):
+class InvalidAnswer(FieldError):
     """An answer outside its scale or too long; names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass
