@@ -78,6 +78,18 @@ def task_now(now_iso: str | None) -> datetime:
     return datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
 
 
+def publish(task: celery.Task, *args: Any) -> bool:
+    """Queue `task`; False, logged, when the broker cannot be reached. The work stays due in the database, where a
+    beat pass finds it. Publishing blocks: from async code, call it through `asyncio.to_thread` (where an eager
+    Celery, in the unit tests, also runs the task with an event loop of its own)."""
+    try:
+        task.delay(*args)
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not queue %s%s (broker unreachable: %s); a beat pass catches up", task.name, args, exc)
+        return False
+    return True
+
+
 def announce_feedback(source: str, source_id: int) -> None:
     """Tell feedback intake that a survey response, review or suggestion was saved. Sent by task name, so the
     sources never import feedback. A broker outage loses nothing: intake's beat pass picks up what it missed."""

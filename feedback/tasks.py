@@ -4,14 +4,12 @@ outgoing webhooks), and the beat passes that catch up on lost work."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 
 from celery import Task
-from kombu.exceptions import OperationalError
 
-from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
+from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
 from afterglow.mail import MailNotSent
 from afterglow.settings import get_settings
 from feedback.dashboard.digest import claim_due_digests
@@ -22,8 +20,6 @@ from feedback.services.intake import Ingested, ingest, ingest_pending
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
 from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
 from feedback.services.webhooks import deliver_due, deliver_now, queue_item_webhooks
-
-logger = logging.getLogger(__name__)
 
 
 def _report(result: Ingested) -> dict[str, object]:
@@ -52,13 +48,6 @@ def pending(now_iso: str | None = None) -> int:
 # Team notifications -----------------------------------------------------------------------------------------------
 
 
-def _publish(task: Task, *args: Any) -> None:
-    try:
-        task.delay(*args)
-    except (OperationalError, OSError) as exc:
-        logger.warning("could not queue %s%s (broker unreachable: %s); a beat pass catches up", task.name, args, exc)
-
-
 def queue_notifications(inbox_item_ids: list[int], now: datetime) -> None:
     """Hand new inbox items to the notifiers: an email task per urgent team item; a webhook delivery row per
     item of a team with a webhook, and its first attempt. A broker outage loses nothing: the beat passes find
@@ -72,9 +61,9 @@ def queue_notifications(inbox_item_ids: list[int], now: datetime) -> None:
 
     urgent, deliveries = run_async(hand_over())
     for item_id in urgent:
-        _publish(notify_urgent, item_id, now.isoformat())
+        publish(notify_urgent, item_id, now.isoformat())
     for delivery_id in deliveries:
-        _publish(deliver_webhook, delivery_id, now.isoformat())
+        publish(deliver_webhook, delivery_id, now.isoformat())
 
 
 @celery_app.task(name="feedback.notify_urgent", **MAIL_RETRY)
@@ -131,13 +120,8 @@ def send_pending_replies(now_iso: str | None = None) -> dict[str, int]:
 
 async def queue_reply(entry_id: int, now: datetime) -> bool:
     """Hand a reply to the worker; False when the broker cannot be reached (the reply stays queued and the
-    `feedback.send_pending_replies` pass sends it). Publishing blocks, so it runs on a thread."""
-    try:
-        await asyncio.to_thread(send_reply_task.delay, entry_id, now.isoformat())
-    except (OperationalError, OSError) as exc:
-        logger.warning("could not queue reply %s (broker unreachable: %s)", entry_id, exc)
-        return False
-    return True
+    `feedback.send_pending_replies` pass sends it)."""
+    return await asyncio.to_thread(publish, send_reply_task, entry_id, now.isoformat())
 
 
 # Dashboard --------------------------------------------------------------------------------------------------------
@@ -156,7 +140,7 @@ def weekly_digests(now_iso: str | None = None) -> int:
     now = task_now(now_iso)
     claimed = run_async(claim_due_digests(now, get_settings().shop_timezone))
     for digest_id in claimed:
-        _publish(send_weekly_digest, digest_id, now.isoformat())
+        publish(send_weekly_digest, digest_id, now.isoformat())
     return len(claimed)
 
 

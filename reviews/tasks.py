@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 
-from kombu.exceptions import OperationalError
-
-from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
+from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
 from afterglow.settings import get_settings
 from reviews.services.rejection_email import send_rejection_email, unsent_rejections
-
-logger = logging.getLogger(__name__)
 
 
 @celery_app.task(
@@ -41,13 +36,5 @@ def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
 
 async def queue_rejection_email(review_id: int, now: datetime) -> bool:
     """Hand the rejection email to the worker; False when the broker cannot be reached (the rejection stands,
-    and the `reviews.send_pending_rejections` beat pass sends the email once the broker is back).
-
-    Publishing blocks, so it runs on a thread; that thread is also where an eager Celery (the unit tests) runs
-    the task, with an event loop of its own."""
-    try:
-        await asyncio.to_thread(send_rejection.delay, review_id, now.isoformat())
-    except (OperationalError, OSError) as exc:
-        logger.warning("could not queue the rejection email of review %s (broker unreachable: %s)", review_id, exc)
-        return False
-    return True
+    and the `reviews.send_pending_rejections` beat pass sends the email once the broker is back)."""
+    return await asyncio.to_thread(publish, send_rejection, review_id, now.isoformat())
