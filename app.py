@@ -12,18 +12,20 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 
 from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers import SignInController
+from afterglow.bodies import BodyRequest, RefuseUnreadableBodies
 from afterglow.db import DATABASE_UNAVAILABLE, is_postgres, start_pool
 from afterglow.health import health, ready
 from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import RefuseNulCharacters, database_unavailable, now, security_headers
+from afterglow.web import database_unavailable, ids_in_range, now, security_headers, server_error
 from feedback.controllers.channels import NotificationsController
 from feedback.controllers.dashboard import DashboardController
 from feedback.controllers.inbound import InboundEmailController
@@ -103,20 +105,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         plugins=[HTMXPlugin()],
+        request_class=BodyRequest,
         # Token-bearing public routes (/s/, /u/, /r/: a customer's conversation) and key-authenticated machine
-        # routes need no CSRF cookie:
-        # the unguessable signed token (or the API key or HMAC) already proves the request is meant. The widget
-        # lives in other sites' frames, where our cookies may not arrive; its one write (a vote) is rate-limited.
-        # The suggestion box (exactly /feedback and /feedback/embed, which shops frame) acts for no one: a forged
-        # post can only do what anyone may do openly, leave a note; a signed form token, a honeypot and a rate
-        # limit per address keep bots out.
+        # routes (/api/, /webhooks/) need no CSRF cookie: the unguessable signed token (or the API key or HMAC)
+        # already proves the request is meant. The widget lives in other sites' frames, where our cookies may not
+        # arrive; its one write (a vote) is rate-limited. The suggestion box (exactly /feedback and
+        # /feedback/embed, which shops frame) acts for no one: a forged post can only do what anyone may do
+        # openly, leave a note; a single-use signed form token, a honeypot and a rate limit per address keep bots
+        # out. Litestar searches these patterns anywhere in the path: each is anchored at its start, so a staff
+        # URL that merely contains one (a team named "API") still needs the token.
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_httponly=False,
-            exclude=["/api/", "/webhooks/", "/s/", "/u/", r"^/r/", "/widget/", r"^/feedback(/embed)?/?$"],
+            exclude=[r"^/(api|webhooks|s|u|r|widget)/", r"^/feedback(/embed)?/?$"],
         ),
-        middleware=[RequestLogMiddleware, RefuseNulCharacters],
+        middleware=[RequestLogMiddleware, RefuseUnreadableBodies],
+        guards=[ids_in_range],
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={
@@ -124,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PermissionDeniedException: staff_auth_error,
             TooManyRequestsException: too_many_requests_json,
             **dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable),
+            HTTP_500_INTERNAL_SERVER_ERROR: server_error,
         },
         state=State({"settings": settings}),
         on_startup=on_startup,

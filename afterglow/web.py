@@ -7,14 +7,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Template
 from litestar.types import Message, Scope
 
 from afterglow import i18n
+from afterglow.logs import REQUEST_ID
+from afterglow.numbers import MAX_ROW_ID
 from afterglow.settings import Settings
 from afterglow.templating import render
 
@@ -65,6 +70,14 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers.setdefault(name, value)
 
 
+def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard on every route: an integer in a path is a row id, and one that no row can have (zero, negative,
+    past the database integer) names nothing, so it is a 404 before the database is asked."""
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ROW_ID:
+            raise NotFoundException(detail="not found")
+
+
 #: Injected into handlers by name (see app.py); tests move the clock with time-machine.
 AppSettings = NamedDependency[Settings]
 Now = NamedDependency[datetime]
@@ -101,6 +114,8 @@ def page(
 
 
 RETRY_AFTER_SECONDS = "5"
+#: Paths whose callers are programs: errors there are JSON, not pages.
+MACHINE_PATHS = ("/api/", "/webhooks/")
 
 
 def database_unavailable(request: Request, exc: Exception) -> Response:
@@ -109,7 +124,7 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
     as it is, a page otherwise."""
     logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    if request.url.path.startswith(("/api/", "/webhooks/")):
+    if request.url.path.startswith(MACHINE_PATHS):
         detail = "the database is unavailable right now; nothing was stored, retry after Retry-After seconds"
         return Response({"status_code": 503, "detail": detail}, status_code=503, headers=headers)
     language = request_language(request)
@@ -127,46 +142,17 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
     return response
 
 
-#: Bodies whose text a NUL character could reach: PostgreSQL cannot store it, and no person types it.
-_TEXT_BODIES = (b"application/x-www-form-urlencoded", b"application/json")
-
-
-class RefuseNulCharacters:
-    """Answers 400 to a form or JSON body carrying a NUL character (`%00`, `\\u0000`), before any handler stores
-    text that PostgreSQL would refuse halfway. Multipart forms (photos are binary) clean their text fields instead."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip().lower()
-        if scope["type"] != "http" or content_type not in _TEXT_BODIES:
-            await self.app(scope, receive, send)
-            return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, _replay([message]), send)
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        lowered = body.lower()
-        if b"\x00" in body or b"%00" in lowered or b"\\u0000" in lowered:
-            detail = b'{"status_code":400,"detail":"the request contains a NUL character, which cannot be stored"}'
-            await send(
-                {"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]}
-            )
-            await send({"type": "http.response.body", "body": detail})
-            return
-        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}]), send)
-
-
-def _replay(messages: list[Message]) -> Any:
-    pending = list(messages)
-
-    async def receive() -> Message:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    return receive
+def server_error(request: Request, exc: Exception) -> Response:
+    """What no handler expected (any 500): logged once with its traceback and request id, answered with JSON for
+    machines and a page for people; neither says more than that something failed."""
+    logger.exception(
+        "unhandled %s during %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        REQUEST_ID.get(),
+        exc_info=exc,
+    )
+    if request.url.path.startswith(MACHINE_PATHS):
+        return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
+    return error_page(request, 500, "Something went wrong", "Something went wrong on our side. Please try again later.")

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import re
 
+from afterglow.numbers import whole_number
+
+#: Stars a review can have.
+RATINGS = range(1, 6)
+
+
+def parse_rating(raw: str) -> int | None:
+    """A star rating as a form sends it ("1" to "5"); None for anything else."""
+    rating = whole_number(raw, maximum=max(RATINGS))
+    return rating if rating in RATINGS else None
+
+
 #: Rule names in the order they are checked; the first that matches is recorded as `Review.held_rule`.
 RULES = ("profanity", "email", "link", "phone", "all_caps")
 

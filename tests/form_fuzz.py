@@ -47,9 +47,25 @@ FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(Healt
 TEXT = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
     st.sampled_from(
-        ["", " ", "\x00", "a\x00b", "<script>alert(1)</script>", "0", "-1", "11", "5.5", "1e309", "NaN", "٣", "\u202e"]
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "<script>alert(1)</script>",
+            "0",
+            "-1",
+            "11",
+            "5.5",
+            "1e309",
+            "NaN",
+            "٣",
+            "²",
+            "\u202e",
+        ]
     ),
     st.integers(-(10**20), 10**20).map(str),
+    st.integers(1, 80).map(lambda n: "9" * n),
     st.text(alphabet="ab \n", min_size=4990, max_size=5100),
 )
 
@@ -57,6 +73,14 @@ TEXT = st.one_of(
 def fields(*names: str) -> st.SearchStrategy[dict[str, str]]:
     """Some of these fields (and sometimes a stranger), each with a value from TEXT."""
     return st.dictionaries(st.sampled_from([*names, "unexpected"]), TEXT, max_size=len(names) + 1)
+
+
+def raw_fields(*names: str) -> st.SearchStrategy[dict[str, bytes]]:
+    """Multipart fields as bytes, valid UTF-8 or not, some declaring a charset (`name;charset`)."""
+    named = st.sampled_from([*names, "unexpected"]).flatmap(
+        lambda name: st.sampled_from([name, f"{name};utf-8", f"{name};latin-1", f"{name};nope"])
+    )
+    return st.dictionaries(named, st.binary(max_size=40) | TEXT.map(str.encode), max_size=len(names) + 1)
 
 
 @dataclass
@@ -134,7 +158,7 @@ class Form:
 
     name: str
     path: Callable[[World], str]
-    values: st.SearchStrategy[dict[str, str]]
+    values: st.SearchStrategy[dict[str, str]] | st.SearchStrategy[dict[str, bytes]]
     staff: bool = False
     fixed: Callable[[World], dict[str, str]] = lambda world: {}
     headers: tuple[tuple[str, str], ...] = ()
@@ -153,6 +177,12 @@ FORMS = [
         "review",
         lambda w: f"{w.survey}/items/{w.item}",
         fields("rating", "title", "text", "remove_photo"),
+        multipart=True,
+    ),
+    Form(
+        "review, raw bytes",
+        lambda w: f"{w.survey}/items/{w.item}",
+        raw_fields("rating", "title", "text", "remove_photo"),
         multipart=True,
     ),
     Form("unsubscribe", lambda w: w.unsubscribe, fields("List-Unsubscribe")),
@@ -210,12 +240,27 @@ FORMS = [
 ]
 
 
-def post_form(client: TestClient, form: Form, world: World, values: dict[str, str], csrf: str) -> Any:
+def post_form(client: TestClient, form: Form, world: World, values: dict[str, Any], csrf: str) -> Any:
     data = {**values, **form.fixed(world), **({"_csrf_token": csrf} if form.staff else {})}
     headers = dict(form.headers)
     if form.multipart:
-        return client.post(form.path(world), files={k: (None, v.encode()) for k, v in data.items()}, headers=headers)
+        return client.post(form.path(world), content=multipart_body(data), headers=headers | MULTIPART)
     return client.post(form.path(world), data=data, headers=headers, follow_redirects=False)
+
+
+MULTIPART = {"Content-Type": "multipart/form-data; boundary=fuzz-boundary"}
+
+
+def multipart_body(data: dict[str, str | bytes]) -> bytes:
+    """A multipart form with each value as given; a name `title;latin-1` declares that part's charset."""
+    parts = []
+    for key, value in data.items():
+        name, _, charset = key.partition(";")
+        content_type = f"Content-Type: text/plain; charset={charset}\r\n" if charset else ""
+        raw = value if isinstance(value, bytes) else value.encode()
+        head = f'--fuzz-boundary\r\nContent-Disposition: form-data; name="{name}"\r\n{content_type}\r\n'
+        parts.append(head.encode() + raw.replace(b"--fuzz-boundary", b"") + b"\r\n")
+    return b"".join(parts) + b"--fuzz-boundary--\r\n"
 
 
 # JSON and raw endpoints --------------------------------------------------------------------------------------
@@ -237,6 +282,15 @@ SHOP_JSON = st.fixed_dictionaries(
         "status": JSON_VALUES,
         "date_completed_gmt": JSON_VALUES,
     },
+)
+
+
+#: Bodies a JSON parser chokes on: nesting past the stack, bytes that are not UTF-8.
+UNREADABLE_JSON = st.one_of(
+    st.integers(50, 3000).flatmap(
+        lambda n: st.sampled_from([b"[" * n + b"]" * n, b'{"id":' * n + b"1" + b"}" * n, b'{"a":[' * n])
+    ),
+    st.binary(max_size=200).map(lambda raw: b'{"id": "' + raw + b'"}'),
 )
 
 

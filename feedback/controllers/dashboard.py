@@ -22,6 +22,7 @@ from litestar.response import Redirect, Stream, Template
 from accounts.auth import require_roles
 from accounts.services import Staff
 from accounts.tables import Team
+from afterglow.numbers import whole_number
 from afterglow.settings import Settings
 from afterglow.web import AppSettings, Form, Now
 from feedback.dashboard.compare import compared, comparison
@@ -249,8 +250,8 @@ class DashboardController(Controller):
 
     @staticmethod
     def _side_label(selection: Selection, by: str, value: str) -> str:
-        if by == "team" and value.isdigit():
-            return selection.teams.get(int(value), value)
+        if by == "team" and (team := whole_number(value)) is not None:
+            return selection.teams.get(team, value)
         return KIND_NAMES.get(value, value) if by == "kind" else value
 
     @get("/responses", name="feedback:dashboard-responses")
@@ -260,7 +261,7 @@ class DashboardController(Controller):
         found = None
         if drill is not None:
             page_number = _query(request, "page")
-            number = int(page_number) if page_number.isdigit() else 1
+            number = whole_number(page_number) or 1
             found = await response_page(drill, number, settings.shop_timezone, now)
         return await _responses_page(request, selection, found)
 

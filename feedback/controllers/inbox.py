@@ -20,6 +20,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from accounts.auth import require_roles, signed_in
+from afterglow.numbers import whole_number
 from afterglow.web import Now, error_page
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import LABELS
@@ -235,9 +236,10 @@ class InboxController(Controller):
         user = signed_in(request)
 
         async def change() -> None:
-            if raw and raw != "me" and not raw.isdigit():
+            number = whole_number(raw)
+            if raw and raw != "me" and number is None:
                 raise InvalidChange("assignee", "Choose a person from the list.")
-            assignee = user.id if raw == "me" else int(raw) if raw else None
+            assignee = user.id if raw == "me" else number
             await thread.assign(user, item_id, assignee, now)
 
         return await self._change(request, item_id, now, change, part=HANDLING, done="assigned", typed={})

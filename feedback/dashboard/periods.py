@@ -16,6 +16,8 @@ DEFAULT_PRESET = "90d"
 #: More points than this make a chart unreadable (and a request slow): choose a coarser grain.
 MAX_BUCKETS = 400
 MAX_DAYS = 3 * 366
+#: Dates a period may use: its previous period and the UTC bounds of its days stay within what `date` can hold.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
 class InvalidPeriod(ValueError):
@@ -108,6 +110,8 @@ def choose_period(today: date, preset: str = "", start: str = "", end: str = "")
             first, last = date.fromisoformat(start), date.fromisoformat(end) if end else today
         except ValueError:
             raise InvalidPeriod("Dates must look like 2026-03-31.") from None
+        if not FIRST_DAY <= first <= LAST_DAY or not FIRST_DAY <= last <= LAST_DAY:
+            raise InvalidPeriod(f"Dates must lie between {FIRST_DAY} and {LAST_DAY}.")
         if last < first:
             raise InvalidPeriod("The period ends before it starts.")
         if (last - first).days + 1 > MAX_DAYS:

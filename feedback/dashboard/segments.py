@@ -12,6 +12,8 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from afterglow.numbers import whole_number
+
 KINDS = ("order", "support", "review", "suggestion")
 KIND_NAMES = {"order": "Order survey", "support": "Support survey", "review": "Review", "suggestion": "Suggestion"}
 FIELDS = ("kind", "channel", "language", "category", "team", "product")
@@ -71,9 +73,10 @@ def parse_segment(values: Mapping[str, Any], team_ids: set[int] | None = None, p
         if name == "kind" and raw not in KINDS:
             raise InvalidSegment(f"Unknown kind {raw!r}; choose one of {', '.join(KINDS)}.")
         if name == "team":
-            if not raw.isdigit() or (team_ids is not None and int(raw) not in team_ids):
+            team = whole_number(raw)
+            if team is None or (team_ids is not None and team not in team_ids):
                 raise InvalidSegment("There is no such team.")
-            found[name] = int(raw)
+            found[name] = team
             continue
         if len(raw) > LIMITS.get(name, 16):
             raise InvalidSegment(f"The {name} is longer than {LIMITS[name]} characters.")

@@ -10,6 +10,7 @@ from piccolo.query.functions.aggregate import Avg, Count, Sum
 from piccolo.query.functions.conditional import Case, When
 
 from accounts.services import Staff
+from afterglow.numbers import whole_number
 from feedback.tables import FeedbackItem, InboxItem
 
 #: The periods offered, in days.
@@ -40,9 +41,10 @@ def parse_period(raw: str | None) -> int:
     """The period in days from the query string ("" is the default); InvalidPeriod otherwise."""
     if not raw:
         return DEFAULT_PERIOD
-    if not raw.isdigit() or int(raw) not in PERIODS:
+    days = whole_number(raw)
+    if days is None or days not in PERIODS:
         raise InvalidPeriod(f"Choose one of: {', '.join(PERIODS.values())}.")
-    return int(raw)
+    return days
 
 
 async def agent_scores(user: Staff, days: int, now: datetime) -> list[AgentScore]:

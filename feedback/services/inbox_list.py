@@ -16,6 +16,7 @@ from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.db import is_postgres
 from afterglow.errors import FieldError
+from afterglow.numbers import whole_number
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import FEEDBACK_KINDS, LABELS, RULE_KINDS, SCALES
 from feedback.services.inbox import (
@@ -226,7 +227,7 @@ def parse_filters(params: Mapping[str, str], teams: list[TeamChoice]) -> InboxFi
         product=(params.get("product") or "").strip()[:128],
         overdue=bool(params.get("overdue")),
         mine=bool(params.get("mine")),
-        page=int(page) if page.isdigit() and int(page) > 0 else 1,
+        page=whole_number(page) or 1,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from piccolo.query.methods.select import Count
 
 from afterglow.i18n import LANGUAGES
+from afterglow.numbers import whole_number
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import InvalidRule, Rule, check_conditions
 from feedback.services.rules import team_names
@@ -166,9 +167,9 @@ class RuleForm:
             raise InvalidRule("topics", f"Unknown topic: {unknown[0]}.")
         teams = []
         for team in self.teams:
-            if not team.isdigit():
+            if (number := whole_number(team)) is None:
                 raise InvalidRule("teams", f"No such team: {team}.")
-            teams.append(int(team))
+            teams.append(number)
         return Rule(
             id=rule_id,
             name=self.name,

@@ -15,6 +15,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Redirect, Template
 
 from accounts.auth import require_roles, signed_in
+from afterglow.numbers import whole_number
 from afterglow.web import AppSettings, Form, Now, error_page, form_field
 from reviews.controllers.media import Size, photo_file
 from reviews.services import moderation
@@ -39,7 +40,7 @@ def _where_from(data: dict[str, Any]) -> tuple[str, int]:
     """The tab and page the form was on, so a plain post lands back there."""
     tab = form_field(data, "tab")
     page = form_field(data, "page")
-    return (tab if tab in moderation.STATUSES else "held"), (int(page) if page.isdigit() and int(page) > 0 else 1)
+    return (tab if tab in moderation.STATUSES else "held"), (whole_number(page) or 1)
 
 
 def _rejection_reason(data: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from app import create_app
 from tests.form_fuzz import NO_LIMITS, build_world
 from tests.fuzz_cases import (  # noqa: F401 - collected here
     test_no_form_input_breaks_the_page_or_what_is_stored,
+    test_no_id_in_a_path_breaks_the_page,
     test_no_inbound_email_breaks_the_endpoint_or_what_is_stored,
     test_no_signed_webhook_body_breaks_the_endpoint_or_what_is_stored,
 )

@@ -83,7 +83,7 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ("POST", "/app/admin/notifications/teams/support/test-email", {}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/notifications/teams/support/test-webhook", {}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/notifications/teams/support/secret", {}, (303, 403, 403, 403, 303)),
-    ("POST", "/app/admin/notifications/deliveries/0/retry", {}, (303, 403, 403, 403, 404)),
+    ("POST", "/app/admin/notifications/deliveries/999999/retry", {}, (303, 403, 403, 403, 404)),
     ("GET", "/app/admin/audit", {}, (303, 403, 403, 403, 200)),
     ("GET", "/app/admin/privacy", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/privacy/export", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
@@ -97,7 +97,7 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
 LEGEND = """\
 303 for anonymous visitors is the redirect to `/login` (an htmx request gets 401 with `HX-Redirect` instead);
 403 is "not for your role"; 404 on an inbox item means it belongs to a team the user is not in (its existence is
-not revealed); on webhook delivery 0, that no such delivery exists. 303 for signed-in users is a redirect after a
+not revealed); on webhook delivery 999999, that no such delivery exists. 303 for signed-in users is a redirect after a
 change, or from a section root to its first page.
 Every POST also needs the CSRF token; without it the answer is 403 whoever asks."""
 
