@@ -35,6 +35,7 @@ test-integration: setup
 bench: setup
 	$(BIN)/python -m bench.survey_page
 	$(BIN)/python -m bench.reviews_widget
+	$(BIN)/python -m bench.review_photos
 	$(BIN)/python -m bench.sentiment_eval
 	$(BIN)/python -m bench.tagging
 	$(BIN)/python -m bench.dashboard

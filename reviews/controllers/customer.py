@@ -17,10 +17,12 @@ from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import LINK_LIMITS
 from afterglow.web import AppSettings, Now, error_page, page
 from reviews.controllers.media import Size, photo_file
+from reviews.policy import parse_rating
 from reviews.services.collect import (
     InvalidReview,
     ItemReview,
     UnknownItem,
+    check_photo_count,
     check_photos,
     parse_review,
     reviewable_item,
@@ -98,12 +100,13 @@ class ItemReviewController(Controller):
         whole_page = not request.htmx
         try:
             given = parse_review(data, linked.language)
-            uploads = [(f.filename, await f.read()) for f in _uploads(data)]
-            photos = check_photos(uploads, settings, linked.language)
+            files = _uploads(data)
+            check_photo_count(item, given, len(files), linked.language)
+            uploads = [(f.filename, await f.read()) for f in files]
+            photos = await check_photos(uploads, settings, linked.language)
             item = await save_review(linked.id, item, given, photos, now, settings, linked.language)
         except InvalidReview as exc:
-            raw_rating = str(data.get("rating") or "")
-            item.rating = int(raw_rating) if raw_rating in {"1", "2", "3", "4", "5"} else item.rating
+            item.rating = parse_rating(str(data.get("rating") or "")) or item.rating
             item.title, item.text = str(data.get("title") or ""), str(data.get("text") or "")
             return item_card(signed, item, linked.language, whole_page=whole_page, error=exc)
         if item.review_id is not None:

@@ -10,12 +10,12 @@ from afterglow import i18n
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
 from afterglow.settings import Settings
-from reviews.policy import display_name, held_rule
+from reviews.policy import display_name, held_rule, parse_rating
 from reviews.services.photos import (
     MAX_PHOTOS,
     CheckedPhoto,
     PhotoRejected,
-    check_photo,
+    clean_photos,
     photos_of,
     remove_photo_file,
     store_photo,
@@ -65,9 +65,8 @@ class ItemReview:
 
 def parse_review(form: dict[str, Any], language: str) -> ReviewInput:
     """Read a review form strictly: a rating of 1–5 stars, and a title and text within their lengths."""
-    raw = str(form.get("rating") or "").strip()
-    rating = int(raw) if raw.isdigit() else 0
-    if not 1 <= rating <= 5:
+    rating = parse_rating(str(form.get("rating") or ""))
+    if rating is None:
         raise InvalidReview("rating", i18n.translate(language, "Please choose a star rating."))
     # A multipart form cannot be turned away for a NUL as a plain one is (afterglow.web): drop them here.
     title = " ".join(str(form.get("title") or "").replace("\x00", "").split())
@@ -83,26 +82,39 @@ def parse_review(form: dict[str, Any], language: str) -> ReviewInput:
     return ReviewInput(rating, title, text, [str(name) for name in removed])
 
 
-def check_photos(uploads: list[tuple[str, bytes]], settings: Settings, language: str) -> list[CheckedPhoto]:
-    """Each uploaded (file name, content) checked and cleaned; InvalidReview names the first that is refused."""
-    if len(uploads) > MAX_PHOTOS:
+def check_photo_count(item: ItemReview, given: ReviewInput, uploads: int, language: str) -> None:
+    """InvalidReview when the photos kept and `uploads` new ones would pass MAX_PHOTOS; asked before any
+    upload is decoded, so that a save that will be refused costs no decoding."""
+    kept = [p for p in item.photos if p["file_name"] not in given.remove_photos]
+    if len(kept) + uploads > MAX_PHOTOS:
         raise InvalidReview(
             "photos", i18n.translate(language, "Please attach at most %(max)s photos.") % {"max": MAX_PHOTOS}
         )
-    checked = []
-    for name, data in uploads:
-        try:
-            checked.append(check_photo(data, settings, name))
-        except PhotoRejected as exc:
-            if exc.reason == "type":
-                message = i18n.translate(language, "%(name)s is not a JPEG, PNG or WebP photo.")
-            elif exc.reason == "size":
-                message = i18n.translate(language, "%(name)s is too large: photos can be up to %(mb)s MB.")
-            else:
-                message = i18n.translate(language, "%(name)s could not be read as a photo.")
-            values = {"name": name or "photo", "mb": settings.review_photo_max_bytes // 1_000_000}
-            raise InvalidReview("photos", message % values) from None
-    return checked
+
+
+async def check_photos(uploads: list[tuple[str, bytes]], settings: Settings, language: str) -> list[CheckedPhoto]:
+    """Each uploaded (file name, content) checked and cleaned off the event loop; InvalidReview names the first
+    that is refused, and none is decoded when any is too many, too large or of the wrong type."""
+    try:
+        return await clean_photos(uploads, settings)
+    except PhotoRejected as exc:
+        if exc.reason == "count":
+            message = i18n.translate(language, "Please attach at most %(max)s photos.")
+        elif exc.reason == "type":
+            message = i18n.translate(language, "%(name)s is not a JPEG, PNG or WebP photo.")
+        elif exc.reason == "size":
+            message = i18n.translate(language, "%(name)s is too large: photos can be up to %(mb)s MB.")
+        elif exc.reason == "pixels":
+            message = i18n.translate(language, "%(name)s has too many pixels: photos can have up to %(mp)s megapixels.")
+        else:
+            message = i18n.translate(language, "%(name)s could not be read as a photo.")
+        values = {
+            "name": exc.file_name or "photo",
+            "max": MAX_PHOTOS,
+            "mb": settings.review_photo_max_bytes // 1_000_000,
+            "mp": settings.review_photo_max_pixels // 1_000_000,
+        }
+        raise InvalidReview("photos", message % values) from None
 
 
 async def reviewable_items(invitation_id: int) -> list[ItemReview]:
@@ -181,11 +193,8 @@ async def save_review(
     The content rules decide again on every save whether it publishes now or waits for a moderator.
     An edit clears an earlier rejection (the customer has answered it); the shop's reply stays.
     `item` is the invitation's item as `reviewable_item` just read it."""
+    check_photo_count(item, given, len(photos), language)
     kept = [p for p in item.photos if p["file_name"] not in given.remove_photos]
-    if len(kept) + len(photos) > MAX_PHOTOS:
-        raise InvalidReview(
-            "photos", i18n.translate(language, "Please attach at most %(max)s photos.") % {"max": MAX_PHOTOS}
-        )
     rule = held_rule(given.title, given.text)
     values: dict[Any, Any] = {
         Review.rating: given.rating,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import math
 import os
 import secrets
-import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -19,13 +23,11 @@ MAX_PHOTOS = 3
 MAX_SIDE = 2000
 #: Lists show thumbnails of at most this many pixels on their longer side (sharp on a phone at ~120 CSS px).
 THUMBNAIL_SIDE = 480
-#: Refused before decoding: a small file can claim a huge canvas ("decompression bomb").
-MAX_PIXELS = 50_000_000
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
 class PhotoRejected(ValueError):
-    """The upload is not a photo we accept; `reason` is one of: type, size, broken, count."""
+    """The upload is not a photo we accept; `reason` is one of: type, size, pixels, broken, count."""
 
     def __init__(self, reason: str, file_name: str = "") -> None:
         super().__init__(f"{file_name or 'photo'}: {reason}")
@@ -45,31 +47,68 @@ class CheckedPhoto:
 
 def check_photo(data: bytes, settings: Settings, file_name: str = "") -> CheckedPhoto:
     """Decode the upload whatever its name says; re-encode it upright, at most MAX_SIDE, with no EXIF, GPS,
-    XMP or comments. PhotoRejected when it is not a JPEG, PNG or WebP image, too large or broken."""
+    XMP or comments. PhotoRejected when it is not a JPEG, PNG or WebP image, too large or broken.
+    CPU-bound for a large photo: the web process calls `clean_photos`, which runs it off the event loop."""
+    return _cleaned(_opened(data, settings, file_name), file_name)
+
+
+async def clean_photos(uploads: Sequence[tuple[str, bytes]], settings: Settings) -> list[CheckedPhoto]:
+    """Each uploaded (file name, content) checked and cleaned, in order. Count, sizes, types and pixel counts of
+    all of them are checked before any is decoded; decoding runs in a pool of `review_photo_decoders` threads."""
+    if len(uploads) > MAX_PHOTOS:
+        raise PhotoRejected("count")
+    for name, data in uploads:
+        if len(data) > settings.review_photo_max_bytes:
+            raise PhotoRejected("size", name)
+    loop = asyncio.get_running_loop()
+    decoders = _decoders(settings.review_photo_decoders)
+    # Headers only, but a crafted file can make even those slow to read: not on the event loop either.
+    opened = [await loop.run_in_executor(decoders, _opened, data, settings, name) for name, data in uploads]
+    # One photo at a time per request, so that uploads from several customers share the pool.
+    pairs = zip(opened, uploads, strict=True)
+    return [await loop.run_in_executor(decoders, _cleaned, image, name) for image, (name, _) in pairs]
+
+
+@cache
+def _decoders(size: int) -> ThreadPoolExecutor:
+    """The threads photos are decoded in (Pillow lets go of the GIL while it decodes, scales and encodes)."""
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="photo-decoder")
+
+
+def _opened(data: bytes, settings: Settings, file_name: str) -> Image.Image:
+    """The upload opened from its header, nothing decoded yet; PhotoRejected for a wrong type, a size past the
+    limits (a small file can claim a huge canvas: a "decompression bomb") or a header that cannot be read."""
     if len(data) > settings.review_photo_max_bytes:
         raise PhotoRejected("size", file_name)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format not in FORMATS:
-                raise PhotoRejected("type", file_name)
-            if image.width * image.height > MAX_PIXELS:
-                raise PhotoRejected("size", file_name)
-            image.load()
-    except PhotoRejected:
-        raise
+        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
     except UnidentifiedImageError:
         raise PhotoRejected("type", file_name) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoRejected("size", file_name) from None
+    except Image.DecompressionBombError:
+        raise PhotoRejected("pixels", file_name) from None
     except (OSError, SyntaxError, ValueError):
         raise PhotoRejected("broken", file_name) from None
-    content_type, extension = FORMATS[image.format]
-    clean = _without_metadata(image, image.format)
+    if image.width * image.height > settings.review_photo_max_pixels:
+        raise PhotoRejected("pixels", file_name)
+    return image
+
+
+def _cleaned(image: Image.Image, file_name: str) -> CheckedPhoto:
+    assert image.format is not None
+    fmt = image.format
+    # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: no more pixels than the stored photo needs.
+    longest = max(image.size)
+    if longest > MAX_SIDE:
+        image.draft(None, (math.ceil(image.width * MAX_SIDE / longest), math.ceil(image.height * MAX_SIDE / longest)))
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError):
+        raise PhotoRejected("broken", file_name) from None
+    content_type, extension = FORMATS[fmt]
+    clean = _without_metadata(image, fmt)
     small = clean.copy()
     small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    data, thumbnail = _encode(clean, image.format), _encode(small, image.format)
+    data, thumbnail = _encode(clean, fmt), _encode(small, fmt)
     return CheckedPhoto(data, content_type, extension, clean.width, clean.height, thumbnail)
 
 

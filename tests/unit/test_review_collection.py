@@ -12,7 +12,7 @@ import httpx
 import pytest
 import time_machine
 from litestar.testing import AsyncTestClient
-from PIL import Image
+from PIL import Image, ImageFile
 
 from afterglow.settings import Settings
 from reviews.tables import Review, ReviewPhoto
@@ -291,6 +291,47 @@ async def test_at_most_three_photos_per_review(client: AsyncTestClient, invited:
     assert swapped.status_code == 200
     now_kept = [row["file_name"] for row in await ReviewPhoto.select(ReviewPhoto.file_name).order_by(ReviewPhoto.id)]
     assert len(now_kept) == 3 and kept[0] not in now_kept and kept[1] in now_kept
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The format of each image Pillow decodes from here on (in whichever thread)."""
+    formats: list[str] = []
+    load = ImageFile.ImageFile.load
+
+    def counted(image: ImageFile.ImageFile) -> Any:
+        if image.tile:  # still encoded: this call decodes it
+            formats.append(str(image.format))
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    return formats
+
+
+async def test_a_save_refused_for_too_many_photos_decodes_none(
+    client: AsyncTestClient, invited: Invited, decoded: list[str]
+) -> None:
+    first, _ = await item_ids(invited)
+    two = [(f"p{i}.jpg", photo_bytes(size=(1600, 1200)), "image/jpeg") for i in range(2)]
+    assert (await post_review(client, item_path(invited, first), photos=two)).status_code == 200
+    assert decoded == ["JPEG", "JPEG"]
+    decoded.clear()
+    refused = await post_review(client, item_path(invited, first), photos=two)  # 2 kept + 2 new
+    assert refused.status_code == 422 and "Please attach at most 3 photos." in refused.text
+    assert decoded == [] and await ReviewPhoto.count() == 2
+
+
+async def test_a_decompression_bomb_is_refused_by_its_header_and_nothing_is_decoded(
+    client: AsyncTestClient, invited: Invited, decoded: list[str]
+) -> None:
+    first, _ = await item_ids(invited)
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, "PNG")  # 64 megapixels in a few kilobytes
+    photos = [("fine.jpg", photo_bytes(), "image/jpeg"), ("bomb.png", bomb.getvalue(), "image/png")]
+    refused = await post_review(client, item_path(invited, first), htmx=False, photos=photos)
+    assert refused.status_code == 400
+    assert "bomb.png has too many pixels: photos can have up to 50 megapixels." in refused.text
+    assert decoded == [] and await Review.count() == 0
 
 
 async def test_a_held_reviews_photo_is_not_public_but_its_author_sees_it(
