@@ -1,17 +1,29 @@
 """Task failures as admins see them: what is retrying, what gave up (dead letters), and sending one again.
 
 Celery signals (afterglow.celery_app) record every retry and every final failure of any task; all our tasks are
-safe to run twice, so a dead letter can be requeued as it was."""
+safe to run twice, so a dead letter can be requeued as it was. A scheduler pass that trips over one bad row records
+that row here too (`skip_bad_row`) and goes on with the others; sending it again runs the pass again."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from afterglow.db import UNIQUE_VIOLATIONS
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from afterglow.db import DATABASE_UNAVAILABLE, UNIQUE_VIOLATIONS
+from afterglow.mail import MailNotSent
 from afterglow.tables import TaskFailure
+
+logger = logging.getLogger(__name__)
+
+#: Trouble that is no row's fault: it stops the whole pass, and the next pass (or Celery's retry) goes on.
+PASS_STOPPERS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, MailNotSent, BrokerUnavailable)
 
 ERROR_MAX = 1000
 
@@ -71,6 +83,63 @@ async def record_success(task_id: str) -> None:
     await TaskFailure.update({TaskFailure.state: "recovered", TaskFailure.next_retry_at: None}).where(
         (TaskFailure.task_id == task_id) & (TaskFailure.state == "retrying")
     )
+
+
+async def record_row_failure(task_name: str, row: str, error: BaseException | str, now: datetime) -> None:
+    """Note a row that a scheduler pass skipped, as a dead letter naming the task and the row. The same row failing
+    again updates its record; sending it again runs the pass (no arguments) again."""
+    task_id = f"{task_name}:{row}"[:64]
+    values = {
+        TaskFailure.state: "dead",
+        TaskFailure.error: _error(f"{row}: {_error(error)}"),
+        TaskFailure.next_retry_at: None,
+        TaskFailure.last_failed_at: now,
+    }
+    if not await TaskFailure.exists().where(TaskFailure.task_id == task_id):
+        try:
+            await TaskFailure.insert(
+                TaskFailure(
+                    task_id=task_id,
+                    task_name=task_name,
+                    args=[],
+                    kwargs={},
+                    first_failed_at=now,
+                    **{column._meta.name: value for column, value in values.items()},
+                )
+            )
+            return
+        except UNIQUE_VIOLATIONS:
+            pass
+    await TaskFailure.update({**values, TaskFailure.attempts: TaskFailure.attempts + 1}).where(
+        TaskFailure.task_id == task_id
+    )
+
+
+@dataclass
+class RowRun:
+    """What became of one row's work in a pass: `failed` when it was skipped."""
+
+    failed: bool = False
+
+
+@asynccontextmanager
+async def skip_bad_row(task_name: str, row: str, now: datetime) -> AsyncIterator[RowRun]:
+    """Wrap one row's work in a scheduler pass: an error of its own (not in PASS_STOPPERS) is logged with its
+    traceback and recorded for admins, and the pass goes on with the next row. `row` names it: "invitation 42"."""
+    run = RowRun()
+    try:
+        yield run
+    except PASS_STOPPERS:
+        raise
+    except Exception as exc:
+        run.failed = True
+        logger.exception("%s skipped %s", task_name, row)
+        try:
+            await record_row_failure(task_name, row, exc, now)
+        except PASS_STOPPERS:
+            raise
+        except Exception:
+            logger.exception("could not record that %s skipped %s", task_name, row)
 
 
 async def failures(states: tuple[str, ...] = ("dead", "retrying"), limit: int = 200) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 
 from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
+from afterglow.failures import skip_bad_row
 from afterglow.settings import get_settings
 from reviews.services.rejection_email import send_rejection_email, unsent_rejections
 
@@ -27,7 +28,9 @@ def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
     async def catch_up() -> dict[str, int]:
         outcomes: dict[str, int] = {}
         for review_id in await unsent_rejections(now, settings):
-            outcome = await send_rejection_email(review_id, now, settings)
+            outcome = "failed"  # a bad review: recorded as a task failure, and the pass goes on
+            async with skip_bad_row("reviews.send_pending_rejections", f"review {review_id}", now):
+                outcome = await send_rejection_email(review_id, now, settings)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return outcomes
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body, FromPath
 
-from accounts.auth import require_api_key
-from afterglow.ratelimit import API_LIMITS
+from accounts.auth import API_LIMITS, require_api_key
+from afterglow.web import Now
+from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
 from shop.services import OrderNotFound, ingest_order, order_out, record_event
 from shop.tables import Order
@@ -22,8 +24,9 @@ class OrdersController(Controller):
     tags = ["orders"]
 
     @post("/", name="orders:create", operation_id="CreateOrder", status_code=201)
-    async def create(self, data: Annotated[OrderIn, Body()]) -> Response[OrderOut]:
+    async def create(self, data: Annotated[OrderIn, Body()], now: Now) -> Response[OrderOut]:
         """Store an order; sending the same `external_id` again returns the stored order with 200."""
+        _plausible("placed_at", data.placed_at, now)
         order, created = await ingest_order(data)
         return Response(order, status_code=201 if created else 200)
 
@@ -35,10 +38,18 @@ class OrdersController(Controller):
         return await order_out(row["id"])
 
     @post("/{external_id:str}/events", name="orders:event", operation_id="RecordOrderEvent", status_code=202)
-    async def event(self, external_id: FromPath[str], data: Annotated[EventIn, Body()]) -> EventAccepted:
+    async def event(self, external_id: FromPath[str], data: Annotated[EventIn, Body()], now: Now) -> EventAccepted:
         """Record what happened to the order: delivery, return, cancellation, complaints, support contacts."""
+        _plausible("at", data.at, now)
         try:
             fresh = await record_event(external_id, data)
         except OrderNotFound as exc:
             raise NotFoundException(detail=str(exc)) from exc
         return EventAccepted(order=external_id, type=data.type, at=data.at, status="accepted" if fresh else "duplicate")
+
+
+def _plausible(field: str, at: datetime, now: datetime) -> None:
+    try:
+        check_date(field, at, now)
+    except ImplausibleDate as exc:
+        raise ClientException(detail=exc.message, extra=[{"key": field, "message": exc.message}]) from exc

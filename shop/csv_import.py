@@ -7,7 +7,8 @@ required  external_id, placed_at, total, email, sku, item_name, price
 optional  channel (default "web"), currency ("EUR"), name, locale ("en"), timezone (IANA, e.g. Europe/Berlin),
           category, quantity (1), delivered_at, returned_at, cancelled_at
 
-Times are ISO-8601 (`2026-03-02T10:00:00+01:00`); a time without an offset is UTC. Amounts use a decimal point.
+Times are ISO-8601 (`2026-03-02T10:00:00+01:00`); a time without an offset is UTC; one before 2000 or more
+than a day ahead is an error (docs/limits.md). Amounts use a decimal point.
 Order-level columns (all but sku, item_name, category, quantity, price) may be repeated on every row of an order
 or given once; two different values are an error. An order with any bad row is skipped as a whole and its rows are
 reported by line; importing the same file again changes nothing.
@@ -21,11 +22,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventIn, EventType, OrderIn
 from shop.services import ingest_order, record_event
 
@@ -85,8 +88,12 @@ def count_rows(path: Path) -> int:
         return max(0, sum(1 for record in csv.reader(file) if record) - 1)
 
 
-async def import_orders(path: Path, on_progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import the orders in a CSV file; bad orders are skipped and reported, good ones always land."""
+async def import_orders(
+    path: Path, on_progress: Callable[[int], None] | None = None, now: datetime | None = None
+) -> ImportReport:
+    """Import the orders in a CSV file; bad orders are skipped and reported, good ones always land. A time more
+    than a day after `now` (default: the clock) or before 2000 is a bad row."""
+    now = now or datetime.now(UTC)
     # A first pass finds each order's last row, so the second can import an order as soon as it is complete
     # and hold only unfinished orders in memory, however the rows are sorted.
     last_line: dict[str, int] = {}
@@ -102,7 +109,7 @@ async def import_orders(path: Path, on_progress: Callable[[int], None] | None = 
         else:
             pending.setdefault(external_id, []).append((line, row))
             if last_line[external_id] == line:
-                await _import_order(pending.pop(external_id), report)
+                await _import_order(pending.pop(external_id), report, now)
         if on_progress is not None:
             on_progress(report.rows)
     return report
@@ -125,9 +132,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             raise ValueError(f"{path.name}: not UTF-8 text near line {reader.line_num + 1}") from exc
 
 
-async def _import_order(rows: list[tuple[int, dict[str, str]]], report: ImportReport) -> None:
+async def _import_order(rows: list[tuple[int, dict[str, str]]], report: ImportReport, now: datetime) -> None:
     try:
-        order, events = _order(rows)
+        order, events = _order(rows, now)
     except _InvalidOrder as invalid:
         external_id = rows[0][1]["external_id"]
         report.errors.extend((line, f"{message} (order {external_id!r} skipped)") for line, message in invalid.errors)
@@ -142,7 +149,7 @@ async def _import_order(rows: list[tuple[int, dict[str, str]]], report: ImportRe
             report.events_recorded += 1
 
 
-def _order(rows: list[tuple[int, dict[str, str]]]) -> tuple[OrderIn, list[EventIn]]:
+def _order(rows: list[tuple[int, dict[str, str]]], now: datetime) -> tuple[OrderIn, list[EventIn]]:
     """One order and its events from its rows, or _InvalidOrder listing every bad line and column."""
     errors: list[tuple[int, str]] = []
 
@@ -182,7 +189,7 @@ def _order(rows: list[tuple[int, dict[str, str]]]) -> tuple[OrderIn, list[EventI
         return values[column][0] if column in values else rows[0][0]
 
     times = {
-        column: attempt(_time, get(column), line_of(column), column)
+        column: attempt(partial(_time, now=now), get(column), line_of(column), column)
         for column in ("placed_at", *EVENT_COLUMNS)
         if column == "placed_at" or get(column)
     }
@@ -230,14 +237,17 @@ def _explain(error: str, rows: list[tuple[int, dict[str, str]]], line_of: Callab
     return (line_of(named[1]) if named else rows[0][0]), message
 
 
-def _time(value: str, line: int, column: str) -> datetime:
+def _time(value: str, line: int, column: str, now: datetime) -> datetime:
     if not value:
         raise _RowError(line, f"`{column}` is empty")
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
         raise _RowError(line, f"`{column}` is not an ISO-8601 time: {value!r}") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    try:
+        return check_date(column, at if at.tzinfo else at.replace(tzinfo=UTC), now)
+    except ImplausibleDate as exc:
+        raise _RowError(line, exc.message) from None
 
 
 def _amount(value: str, line: int, column: str) -> Decimal:

@@ -31,8 +31,10 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.exceptions import ClientException, NotAuthorizedException
 
+from afterglow.bodies import UnreadableBody, read_json
 from afterglow.ratelimit import WEBHOOK_LIMITS
-from afterglow.web import AppSettings
+from afterglow.web import AppSettings, Now
+from shop.policy import ImplausibleDate, check_date
 from shop.schemas import LOCALE_RE, EventIn, EventType, OrderIn
 from shop.services import OrderNotFound, claim_webhook, ingest_order, record_event
 from shop.tables import Order
@@ -62,7 +64,7 @@ class Change:
     event: EventIn | None = None
 
 
-Translator = Callable[[str, Mapping[str, Any]], Change | None]
+Translator = Callable[[str, Mapping[str, Any], datetime | None], Change | None]
 
 
 def signature_valid(secret: str, body: bytes, signature: str | None) -> bool:
@@ -76,9 +78,9 @@ def signature_valid(secret: str, body: bytes, signature: str | None) -> bool:
 def parse_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a PayloadError."""
     try:
-        payload = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise PayloadError(f"the body is not valid JSON: {exc}") from exc
+        payload = read_json(body)
+    except UnreadableBody as exc:
+        raise PayloadError(str(exc)) from exc
     if not isinstance(payload, dict):
         raise PayloadError("the body must be a JSON object")
     return payload
@@ -89,23 +91,24 @@ def is_woocommerce_ping(body: bytes) -> bool:
     return bool(_PING.match(body.strip()))
 
 
-def shopify_change(topic: str, payload: Mapping[str, Any]) -> Change | None:
-    """Translate a Shopify webhook into our terms; None when the topic or status is not one we act on."""
+def shopify_change(topic: str, payload: Mapping[str, Any], now: datetime | None = None) -> Change | None:
+    """Translate a Shopify webhook into our terms; None when the topic or status is not one we act on.
+    Dates more than a day after `now` (default: the clock) or before 2000 are a PayloadError."""
     if topic in SHOPIFY_ORDER_TOPICS:
-        order = shopify_order(payload)
+        order = shopify_order(payload, now)
         cancelled_at = payload.get("cancelled_at")
-        event = EventIn(type="cancelled", at=_time(cancelled_at, "cancelled_at")) if cancelled_at else None
+        event = EventIn(type="cancelled", at=_time(cancelled_at, "cancelled_at", now)) if cancelled_at else None
         return Change(order.external_id, order=order, event=event)
     if topic == "fulfillments/update":
         order_id = str(_required(payload, "order_id"))
         if payload.get("shipment_status") != "delivered":
             return None
-        at = _time(_required(payload, "updated_at"), "updated_at")
+        at = _time(_required(payload, "updated_at"), "updated_at", now)
         return Change(order_id, event=EventIn(type="delivered", at=at))
     return None
 
 
-def shopify_order(payload: Mapping[str, Any]) -> OrderIn:
+def shopify_order(payload: Mapping[str, Any], now: datetime | None = None) -> OrderIn:
     """A Shopify Order object as our OrderIn."""
     customer = _object(payload.get("customer"))
     address = _object(payload.get("billing_address") or customer.get("default_address"))
@@ -132,7 +135,7 @@ def shopify_order(payload: Mapping[str, Any]) -> OrderIn:
         {
             "external_id": str(_required(payload, "id")),
             "channel": "shopify",
-            "placed_at": _time(_required(payload, "created_at"), "created_at"),
+            "placed_at": _time(_required(payload, "created_at"), "created_at", now),
             "currency": _required(payload, "currency"),
             "total": _money(_required(payload, "total_price"), "total_price"),
             "customer": {
@@ -145,22 +148,23 @@ def shopify_order(payload: Mapping[str, Any]) -> OrderIn:
     )
 
 
-def woocommerce_change(topic: str, payload: Mapping[str, Any]) -> Change | None:
-    """Translate a WooCommerce order webhook into our terms; None for topics we do not act on."""
+def woocommerce_change(topic: str, payload: Mapping[str, Any], now: datetime | None = None) -> Change | None:
+    """Translate a WooCommerce order webhook into our terms; None for topics we do not act on.
+    Dates more than a day after `now` (default: the clock) or before 2000 are a PayloadError."""
     if topic not in WOOCOMMERCE_ORDER_TOPICS:
         return None
-    order = woocommerce_order(payload)
+    order = woocommerce_order(payload, now)
     event_type = WOOCOMMERCE_STATUS_EVENTS.get(str(payload.get("status", "")))
     if event_type is None:
         return Change(order.external_id, order=order)
     # Only completion has its own date; refunds and cancellations are dated by the last modification.
     completed = event_type == "delivered" and payload.get("date_completed_gmt")
     key = "date_completed_gmt" if completed else "date_modified_gmt"
-    at = _time(_required(payload, key), key)
+    at = _time(_required(payload, key), key, now)
     return Change(order.external_id, order=order, event=EventIn(type=event_type, at=at))
 
 
-def woocommerce_order(payload: Mapping[str, Any]) -> OrderIn:
+def woocommerce_order(payload: Mapping[str, Any], now: datetime | None = None) -> OrderIn:
     """A WooCommerce (REST v3) order as our OrderIn; `_gmt` dates are naive UTC."""
     billing = _object(payload.get("billing"))
     items = []
@@ -182,7 +186,7 @@ def woocommerce_order(payload: Mapping[str, Any]) -> OrderIn:
         {
             "external_id": f"wc-{_required(payload, 'id')}",
             "channel": "woocommerce",
-            "placed_at": _time(_required(payload, "date_created_gmt"), "date_created_gmt"),
+            "placed_at": _time(_required(payload, "date_created_gmt"), "date_created_gmt", now),
             "currency": _required(payload, "currency"),
             "total": _money(_required(payload, "total"), "total"),
             "customer": {
@@ -216,17 +220,17 @@ class WebhooksController(Controller):
     tags = ["webhooks"]
 
     @post("/shopify", name="webhooks:shopify", operation_id="ShopifyWebhook", status_code=200)
-    async def shopify(self, request: Request[Any, Any, Any], settings: AppSettings) -> dict[str, str]:
+    async def shopify(self, request: Request[Any, Any, Any], settings: AppSettings, now: Now) -> dict[str, str]:
         """Orders and deliveries from Shopify, signed with `X-Shopify-Hmac-Sha256`."""
         body = await request.body()
         if not signature_valid(settings.shopify_secret, body, request.headers.get("x-shopify-hmac-sha256")):
             raise NotAuthorizedException(detail="invalid or missing X-Shopify-Hmac-Sha256 signature")
         topic = request.headers.get("x-shopify-topic", "")
-        change = _translate(shopify_change, topic, body)
+        change = _translate(shopify_change, topic, body, now)
         return await _handle("shopify", request.headers.get("x-shopify-webhook-id", ""), topic, change)
 
     @post("/woocommerce", name="webhooks:woocommerce", operation_id="WooCommerceWebhook", status_code=200)
-    async def woocommerce(self, request: Request[Any, Any, Any], settings: AppSettings) -> dict[str, str]:
+    async def woocommerce(self, request: Request[Any, Any, Any], settings: AppSettings, now: Now) -> dict[str, str]:
         """Orders from WooCommerce, signed with `X-WC-Webhook-Signature`."""
         body = await request.body()
         if is_woocommerce_ping(body):
@@ -234,13 +238,13 @@ class WebhooksController(Controller):
         if not signature_valid(settings.woocommerce_secret, body, request.headers.get("x-wc-webhook-signature")):
             raise NotAuthorizedException(detail="invalid or missing X-WC-Webhook-Signature signature")
         topic = request.headers.get("x-wc-webhook-topic", "")
-        change = _translate(woocommerce_change, topic, body)
+        change = _translate(woocommerce_change, topic, body, now)
         return await _handle("woocommerce", request.headers.get("x-wc-webhook-delivery-id", ""), topic, change)
 
 
-def _translate(translate: Translator, topic: str, body: bytes) -> Change | None:
+def _translate(translate: Translator, topic: str, body: bytes, now: datetime) -> Change | None:
     try:
-        return translate(topic, parse_json(body))
+        return translate(topic, parse_json(body), now)
     except PayloadError as exc:
         raise ClientException(detail=str(exc)) from exc
 
@@ -293,13 +297,16 @@ def _money(value: Any, path: str) -> Decimal:
     return amount
 
 
-def _time(value: Any, path: str) -> datetime:
-    """An ISO-8601 time; a naive one (WooCommerce's `_gmt` fields) is UTC."""
+def _time(value: Any, path: str, now: datetime | None) -> datetime:
+    """A plausible ISO-8601 time; a naive one (WooCommerce's `_gmt` fields) is UTC."""
     try:
         at = datetime.fromisoformat(str(value))
     except ValueError:
         raise PayloadError(f"`{path}` is not an ISO-8601 time: {value!r}") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    try:
+        return check_date(path, at if at.tzinfo else at.replace(tzinfo=UTC), now or datetime.now(UTC))
+    except ImplausibleDate as exc:
+        raise PayloadError(exc.message) from None
 
 
 def _locale(value: Any) -> str:

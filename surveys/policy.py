@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -14,6 +14,19 @@ class SendWindow:
 
     start: int = 9
     end: int = 18
+
+
+#: A moment so far ahead that it never comes. Later moments are moved back to it, which leaves room below
+#: `datetime.max` for local offsets and the send window, so date arithmetic near the year 9999 cannot overflow.
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def later(moment: datetime, delay: timedelta) -> datetime:
+    """`moment + delay`, but never past NEVER."""
+    try:
+        return min(moment + delay, NEVER)
+    except OverflowError:
+        return NEVER
 
 
 def delay_for(categories: Iterable[str], delays: Mapping[str, int], default_days: int) -> timedelta:
@@ -27,7 +40,9 @@ def local_zone(customer_timezone: str, shop_timezone: str) -> ZoneInfo:
 
 
 def into_window(moment: datetime, zone: ZoneInfo, window: SendWindow) -> datetime:
-    """The first moment at or after `moment` that falls inside the local send window."""
+    """The first moment at or after `moment` that falls inside the local send window (NEVER stays NEVER)."""
+    if moment >= NEVER:
+        return NEVER
     local = moment.astimezone(zone)
     opens = datetime.combine(local.date(), time(window.start), tzinfo=zone)
     closes = datetime.combine(local.date(), time(window.end), tzinfo=zone)
@@ -47,7 +62,7 @@ def first_ask_at(
     window: SendWindow,
 ) -> datetime:
     """When the post-delivery invitation is due."""
-    return into_window(delivered_at + delay_for(categories, delays, default_days), zone, window)
+    return into_window(later(delivered_at, delay_for(categories, delays, default_days)), zone, window)
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ def decide(s: Situation) -> Decision:
     if s.now >= s.expires_at:
         return Skip("complaint_open" if s.complaint_open else "expired")
     if s.complaint_open:
-        return Wait(into_window(s.now + HOLD_RECHECK, s.zone, s.window), "complaint_open")
+        return Wait(into_window(later(s.now, HOLD_RECHECK), s.zone, s.window), "complaint_open")
     if s.kind == "order" and s.recently_asked:
         return Skip("fatigue")
     opens = into_window(s.now, s.zone, s.window)

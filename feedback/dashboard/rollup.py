@@ -16,6 +16,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from afterglow.failures import skip_bad_row
 from feedback.dashboard.figures import MEASURES
 from feedback.dashboard.periods import Period, day_start, shop_day, utc_bounds
 from feedback.dashboard.segments import INVITATION_LANGUAGE, category_elements
@@ -320,7 +321,12 @@ async def sweep(now: datetime, timezone: str) -> dict[str, int | str]:
         return {"refreshed": 0, "status": "busy"}
     try:
         days = await all_days(timezone) if since is None else await changed_days(since - MARGIN, timezone)
-        refreshed = await refresh_days(days, timezone)
+        refreshed = 0
+        for day in sorted(set(days)):
+            # A day that cannot be computed is recorded as a task failure; the other days are refreshed.
+            async with skip_bad_row("feedback.dashboard_sweep", f"day {day.isoformat()}", now) as run:
+                await refresh_day(day, timezone)
+            refreshed += not run.failed
         values: dict[Any, Any] = {DashboardSweep.swept_until: now}
         if since is None:
             values[DashboardSweep.rebuilt_at] = now

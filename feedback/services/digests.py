@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
@@ -33,6 +34,8 @@ LEASE = timedelta(minutes=15)
 LOOKBACK = timedelta(days=2)
 #: Items listed per section; the rest are counted and wait in the inbox.
 LISTED = 50
+#: The beat pass's task name, as admins see it on the "Background tasks" page.
+PASS = "feedback.team_digests"
 
 
 def digest_day(now: datetime, zone: ZoneInfo, hour: int) -> date | None:
@@ -151,12 +154,27 @@ async def _finish_interrupted(now: datetime, settings: Settings, outcomes: dict[
         )
         if not taken:
             continue  # another pass took it over
-        day = date.fromisoformat(row["key"].split(":", 1)[1])
-        digest = await digest_for(row["team"], row["team.name"], day, now, settings)
-        outcome = "resumed-empty" if digest.empty else "resumed"
-        if not digest.empty:
-            await send_digest(digest, now, settings)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        async with skip_bad_row(PASS, f"team digest {row['id']}", now):
+            day = date.fromisoformat(row["key"].split(":", 1)[1])
+            digest = await digest_for(row["team"], row["team.name"], day, now, settings)
+            outcome = "resumed-empty" if digest.empty else "resumed"
+            if not digest.empty:
+                await send_digest(digest, now, settings)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+
+async def _send_team_digest(
+    team_id: int, team: str, key: str, day: date, now: datetime, settings: Settings, outcomes: dict[str, int]
+) -> None:
+    digest = await digest_for(team_id, team, day, now, settings)
+    row = TeamDigest(team=team_id, key=key, items=len(digest.new_ids), overdue=len(digest.overdue))
+    row.sent_at = now
+    try:
+        await TeamDigest.insert(row)
+    except UNIQUE_VIOLATIONS:
+        return  # a twin pass has it
+    outcome = "empty" if digest.empty else await send_digest(digest, now, settings)
+    outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
 async def send_digests(now: datetime, settings: Settings) -> dict[str, int]:
@@ -178,15 +196,8 @@ async def send_digests(now: datetime, settings: Settings) -> dict[str, int]:
             key = digest_key(channel.team_id, day)
             if key in done:
                 continue
-            digest = await digest_for(channel.team_id, channel.team, day, now, settings)
-            row = TeamDigest(team=channel.team_id, key=key, items=len(digest.new_ids), overdue=len(digest.overdue))
-            row.sent_at = now
-            try:
-                await TeamDigest.insert(row)
-            except UNIQUE_VIOLATIONS:
-                continue  # a twin pass has it
-            outcome = "empty" if digest.empty else await send_digest(digest, now, settings)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            async with skip_bad_row(PASS, f"team {channel.team_id}", now):
+                await _send_team_digest(channel.team_id, channel.team, key, day, now, settings, outcomes)
     except MailNotSent:
         # SMTP is down: stop here. The claimed digest is finished after LEASE; the others wait for the next pass.
         outcomes["smtp-failed"] = outcomes.get("smtp-failed", 0) + 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from afterglow.failures import skip_bad_row
 from feedback.services.routing import route
 from feedback.services.sources import SOURCES, Snapshot, UnknownSource, read_source, source_key
 from feedback.services.tagging import analyse_snapshot, analysed_hash, store_tags
@@ -132,9 +133,14 @@ async def pending_sources(now: datetime, limit: int = 1000) -> list[tuple[str, i
 
 
 async def ingest_pending(now: datetime | None = None, limit: int = 1000) -> list[Ingested]:
-    """Catch up on every source whose announcement was lost (broker down, worker killed)."""
+    """Catch up on every source whose announcement was lost (broker down, worker killed). A source that fails
+    is recorded as a task failure and skipped; the others are ingested."""
     now = now or datetime.now(UTC)
-    return [await ingest(source, source_id, now) for source, source_id in await pending_sources(now, limit)]
+    results = []
+    for source, source_id in await pending_sources(now, limit):
+        async with skip_bad_row("feedback.ingest_pending", f"{source} {source_id}", now):
+            results.append(await ingest(source, source_id, now))
+    return results
 
 
 async def reanalyse(

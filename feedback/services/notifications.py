@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from piccolo.columns.combination import Combinable
 
 from accounts.services import Staff, audit
+from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
@@ -262,8 +263,10 @@ async def notify_unnotified(now: datetime, settings: Settings) -> dict[str, int]
     """The catch-up pass: send every lost urgent email. Stops at the first SMTP failure; the next pass goes on."""
     outcomes: dict[str, int] = {}
     for item_id in await unnotified_urgent(now):
+        outcome = "failed"  # a bad item: recorded as a task failure, and the pass goes on
         try:
-            outcome = await send_urgent_notification(item_id, now, settings)
+            async with skip_bad_row("feedback.notify_pending", f"inbox item {item_id}", now):
+                outcome = await send_urgent_notification(item_id, now, settings)
         except MailNotSent:
             outcomes["smtp-failed"] = outcomes.get("smtp-failed", 0) + 1
             break

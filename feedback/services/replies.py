@@ -16,6 +16,7 @@ from piccolo.apps.user.tables import BaseUser
 
 from accounts.services import Staff, audit
 from afterglow import i18n
+from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
@@ -293,8 +294,10 @@ async def send_unsent_replies(now: datetime, settings: Settings) -> dict[str, in
     """The catch-up pass: send every lost reply; one SMTP failure does not stop the others. Counts outcomes."""
     outcomes: dict[str, int] = {}
     for entry_id in await unsent_replies(now):
+        outcome = "failed"  # a bad reply: recorded as a task failure, and the pass goes on
         try:
-            outcome = await send_reply(entry_id, now, settings)
+            async with skip_bad_row("feedback.send_pending_replies", f"thread entry {entry_id}", now):
+                outcome = await send_reply(entry_id, now, settings)
         except MailNotSent:
             outcome = "smtp-refused"  # still queued: the next pass tries again
         outcomes[outcome] = outcomes.get(outcome, 0) + 1

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from piccolo.columns.combination import Combinable
+
+from afterglow.failures import skip_bad_row
 from afterglow.settings import Settings
 from surveys import policy
 from surveys.services.emails import send_once
-from surveys.services.planning import plan_invitations, window
+from surveys.services.planning import PASS, plan_invitations, window
 from surveys.tables import Invitation
 
 #: A claim older than this is taken to belong to a worker that died; its send is handed out again.
@@ -83,72 +86,100 @@ async def _claim(invitation_id: int, expected: str, claimed: str, now: datetime)
     return bool(rows)
 
 
+def _without(where: Combinable, bad: set[int]) -> Combinable:
+    """`where`, leaving out the rows this pass skipped as bad, so a later batch does not fetch them again."""
+    return where & Invitation.id.not_in(list(bad)) if bad else where
+
+
 async def _first_emails(now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+    bad: set[int] = set()
     while True:
         rows = (
             await Invitation.select(*_COLUMNS)
-            .where((Invitation.status == "scheduled") & (Invitation.due_at <= now))
+            .where(_without((Invitation.status == "scheduled") & (Invitation.due_at <= now), bad))
             .order_by(Invitation.due_at)
             .limit(BATCH)
         )
         recently = await _recently_asked([r["customer"] for r in rows], now, settings) if rows else set()
         for row in rows:
-            decision = policy.decide(_situation(row, now, row["customer"] in recently, settings))
-            pending = (Invitation.id == row["id"]) & (Invitation.status == "scheduled")
-            if isinstance(decision, policy.Skip):
-                await Invitation.update(
-                    {
-                        Invitation.status: "skipped",
-                        Invitation.skip_reason: decision.reason,
-                        Invitation.hold_reason: "",
-                    }
-                ).where(pending)
-                report.skipped[decision.reason] = report.skipped.get(decision.reason, 0) + 1
-            elif isinstance(decision, policy.Wait):
-                await Invitation.update(
-                    {
-                        Invitation.due_at: decision.until,
-                        Invitation.hold_reason: decision.reason,
-                    }
-                ).where(pending)
-                report.waiting += 1
-            elif await _claim(row["id"], "scheduled", "sending", now):
-                enqueue(row["id"], "invitation")
-                report.queued += 1
+            async with skip_bad_row(PASS, f"invitation {row['id']}", now) as run:
+                await _first_email(row, row["customer"] in recently, now, settings, enqueue, report)
+            if run.failed:
+                bad.add(row["id"])
         if len(rows) < BATCH:
             return
 
 
+async def _first_email(
+    row: dict, recently: bool, now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport
+) -> None:
+    decision = policy.decide(_situation(row, now, recently, settings))
+    pending = (Invitation.id == row["id"]) & (Invitation.status == "scheduled")
+    if isinstance(decision, policy.Skip):
+        await Invitation.update(
+            {
+                Invitation.status: "skipped",
+                Invitation.skip_reason: decision.reason,
+                Invitation.hold_reason: "",
+            }
+        ).where(pending)
+        report.skipped[decision.reason] = report.skipped.get(decision.reason, 0) + 1
+    elif isinstance(decision, policy.Wait):
+        await Invitation.update(
+            {
+                Invitation.due_at: decision.until,
+                Invitation.hold_reason: decision.reason,
+            }
+        ).where(pending)
+        report.waiting += 1
+    elif await _claim(row["id"], "scheduled", "sending", now):
+        enqueue(row["id"], "invitation")
+        report.queued += 1
+
+
 async def _reminders(now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+    bad: set[int] = set()
     while True:
         rows = (
             await Invitation.select(*_COLUMNS)
             .where(
-                (Invitation.status == "sent") & (Invitation.reminder_due_at <= now) & Invitation.answered_at.is_null()
+                _without(
+                    (Invitation.status == "sent")
+                    & (Invitation.reminder_due_at <= now)
+                    & Invitation.answered_at.is_null(),
+                    bad,
+                )
             )
             .order_by(Invitation.reminder_due_at)
             .limit(BATCH)
         )
         for row in rows:
-            decision = policy.decide(_situation(row, now, False, settings))
-            pending = (Invitation.id == row["id"]) & (Invitation.status == "sent")
-            if isinstance(decision, policy.Skip):
-                await Invitation.update(
-                    {
-                        Invitation.reminder_due_at: None,
-                        Invitation.hold_reason: f"no reminder: {decision.reason}",
-                    }
-                ).where(pending)
-                key = f"reminder_{decision.reason}"
-                report.skipped[key] = report.skipped.get(key, 0) + 1
-            elif isinstance(decision, policy.Wait):
-                await Invitation.update({Invitation.reminder_due_at: decision.until}).where(pending)
-                report.waiting += 1
-            elif await _claim(row["id"], "sent", "reminding", now):
-                enqueue(row["id"], "reminder")
-                report.reminders_queued += 1
+            async with skip_bad_row(PASS, f"invitation {row['id']}", now) as run:
+                await _reminder(row, now, settings, enqueue, report)
+            if run.failed:
+                bad.add(row["id"])
         if len(rows) < BATCH:
             return
+
+
+async def _reminder(row: dict, now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+    decision = policy.decide(_situation(row, now, False, settings))
+    pending = (Invitation.id == row["id"]) & (Invitation.status == "sent")
+    if isinstance(decision, policy.Skip):
+        await Invitation.update(
+            {
+                Invitation.reminder_due_at: None,
+                Invitation.hold_reason: f"no reminder: {decision.reason}",
+            }
+        ).where(pending)
+        key = f"reminder_{decision.reason}"
+        report.skipped[key] = report.skipped.get(key, 0) + 1
+    elif isinstance(decision, policy.Wait):
+        await Invitation.update({Invitation.reminder_due_at: decision.until}).where(pending)
+        report.waiting += 1
+    elif await _claim(row["id"], "sent", "reminding", now):
+        enqueue(row["id"], "reminder")
+        report.reminders_queued += 1
 
 
 async def _stale_claims(now: datetime, enqueue: Enqueue, report: DispatchReport) -> None:
@@ -165,7 +196,8 @@ async def _stale_claims(now: datetime, enqueue: Enqueue, report: DispatchReport)
 
 
 async def dispatch_due(now: datetime, settings: Settings, enqueue: Enqueue) -> DispatchReport:
-    """One scheduler pass as of `now`: plan new invitations, then claim and enqueue every due send."""
+    """One scheduler pass as of `now`: plan new invitations, then claim and enqueue every due send. A row that
+    fails is recorded as a task failure and skipped; the pass goes on with the others."""
     report = DispatchReport(planned=await plan_invitations(now, settings))
     await _stale_claims(now, enqueue, report)
     await _first_emails(now, settings, enqueue, report)
@@ -190,7 +222,7 @@ async def send_claimed(invitation_id: int, purpose: str, now: datetime, settings
             Invitation.status: done,
             Invitation.sent_at: now,
             Invitation.reminder_due_at: policy.into_window(
-                now + timedelta(days=settings.reminder_days), zone, window(settings)
+                policy.later(now, timedelta(days=settings.reminder_days)), zone, window(settings)
             ),
         }
     else:

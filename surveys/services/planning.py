@@ -6,10 +6,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.failures import skip_bad_row
 from afterglow.settings import Settings
 from shop.tables import Order, OrderEvent, OrderItem
 from surveys import policy
 from surveys.tables import Invitation
+
+#: The scheduler pass's task name, as admins see it on the "Background tasks" page.
+PASS = "surveys.dispatch"
 
 
 def window(settings: Settings) -> policy.SendWindow:
@@ -38,7 +42,7 @@ async def _create(
                 support_event=support_event,
                 status="scheduled",
                 due_at=due_at,
-                expires_at=due_at + timedelta(days=settings.expiry_days),
+                expires_at=policy.later(due_at, timedelta(days=settings.expiry_days)),
                 token=secrets.token_urlsafe(18),
             )
         )
@@ -48,7 +52,8 @@ async def _create(
 
 
 async def plan_invitations(now: datetime, settings: Settings) -> int:
-    """Schedule an invitation for every recent delivery and support contact that has none. Safe to repeat."""
+    """Schedule an invitation for every recent delivery and support contact that has none. Safe to repeat.
+    A row that cannot be planned is recorded as a task failure and skipped; the others are planned."""
     horizon = now - timedelta(
         days=settings.expiry_days + max([settings.default_delay_days, *settings.category_delays.values()])
     )
@@ -66,23 +71,24 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
         for item in await OrderItem.select(OrderItem.order, OrderItem.category).where(OrderItem.order.is_in(ids)):
             categories.setdefault(item["order"], []).append(item["category"])
         for row in delivered:
-            zone = policy.local_zone(row["customer.timezone"], settings.shop_timezone)
-            due = policy.first_ask_at(
-                row["delivered_at"],
-                categories.get(row["id"], []),
-                settings.category_delays,
-                settings.default_delay_days,
-                zone,
-                window(settings),
-            )
-            created += await _create(
-                order_id=row["id"],
-                customer_id=row["customer"],
-                kind="order",
-                dedupe_key=f"order:{row['id']}",
-                due_at=due,
-                settings=settings,
-            )
+            async with skip_bad_row(PASS, f"order {row['id']}", now):
+                zone = policy.local_zone(row["customer.timezone"], settings.shop_timezone)
+                due = policy.first_ask_at(
+                    row["delivered_at"],
+                    categories.get(row["id"], []),
+                    settings.category_delays,
+                    settings.default_delay_days,
+                    zone,
+                    window(settings),
+                )
+                created += await _create(
+                    order_id=row["id"],
+                    customer_id=row["customer"],
+                    kind="order",
+                    dedupe_key=f"order:{row['id']}",
+                    due_at=due,
+                    settings=settings,
+                )
 
     support = await OrderEvent.select(
         OrderEvent.id,
@@ -99,20 +105,21 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
         )
     )
     for row in support:
-        zone = policy.local_zone(row["order.customer.timezone"], settings.shop_timezone)
-        due = policy.into_window(
-            row["at"] + timedelta(hours=settings.support_delay_hours),
-            zone,
-            window(settings),
-        )
-        created += await _create(
-            order_id=row["order"],
-            customer_id=row["order.customer"],
-            kind="support",
-            dedupe_key=f"support:{row['id']}",
-            agent=row["agent"],
-            support_event=row["id"],
-            due_at=due,
-            settings=settings,
-        )
+        async with skip_bad_row(PASS, f"order event {row['id']}", now):
+            zone = policy.local_zone(row["order.customer.timezone"], settings.shop_timezone)
+            due = policy.into_window(
+                policy.later(row["at"], timedelta(hours=settings.support_delay_hours)),
+                zone,
+                window(settings),
+            )
+            created += await _create(
+                order_id=row["order"],
+                customer_id=row["order.customer"],
+                kind="support",
+                dedupe_key=f"support:{row['id']}",
+                agent=row["agent"],
+                support_event=row["id"],
+                due_at=due,
+                settings=settings,
+            )
     return created
