@@ -18,5 +18,7 @@ os.environ.setdefault("AFTERGLOW_SHOPIFY_SECRET", "shopify-test-secret")
 os.environ.setdefault("AFTERGLOW_WOOCOMMERCE_SECRET", "woo-test-secret")
 os.environ.setdefault("AFTERGLOW_SHOP_TIMEZONE", "Europe/Berlin")
 os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+# Webhook tests deliver to receivers on this machine, which production refuses unless allow-listed.
+os.environ.setdefault("AFTERGLOW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 ARTIFACTS = Path(os.environ.get("AFTERGLOW_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))

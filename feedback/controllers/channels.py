@@ -19,6 +19,7 @@ from afterglow.mail import MailNotSent
 from afterglow.web import NO_STORE, AppSettings, Form, Now, error_page, form_field
 from feedback.services import channels, notifications, webhooks
 from feedback.services.channels import ChannelError, UnknownTeam
+from feedback.services.destinations import RefusedDestination
 from feedback.tables import WebhookDelivery
 
 PAGE = "feedback/pages/channels.html"
@@ -34,6 +35,7 @@ ERRORS = {
     "no-recipients": "Nobody to email: set an address or add active members to the team.",
     "smtp": "The test email could not be sent: the mail server refused it or could not be reached.",
     "test-webhook": "The test webhook was not accepted; its delivery below says why.",
+    "refused": "The test webhook was not sent: its URL points at an internal address; its delivery below says which.",
     "no-webhook": "Set a webhook URL first.",
     "not-retryable": "Only a failed delivery can be sent again.",
 }
@@ -70,7 +72,8 @@ class NotificationsController(Controller):
             "webhook_url": form_field(data, "webhook_url"),
         }
         try:
-            secret = await channels.save_channel(signed_in(request), team_slug, now=now, **typed)
+            allowed = settings.webhook_allowed_hosts
+            secret = await channels.save_channel(signed_in(request), team_slug, now=now, allowed_hosts=allowed, **typed)
         except UnknownTeam:
             return self._no_team(request)
         except ChannelError as exc:
@@ -123,6 +126,11 @@ class NotificationsController(Controller):
             return self._no_team(request)
         except ChannelError:
             return await self._refused(request, settings, team_slug, "no-webhook")
+        except RefusedDestination as exc:  # nothing was contacted, so the answer tells nothing about the address
+            if not request.htmx:
+                return self._back(request, error="refused")
+            message = f"The test webhook was not sent: {exc}. Webhooks go to public addresses only."
+            return await self._card(request, settings, team_slug, 400, error=message)
         if delivery["status"] != "delivered":
             if not request.htmx:
                 return self._back(request, error="test-webhook")

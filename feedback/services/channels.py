@@ -11,10 +11,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
+
 from accounts.services import AccountError, Staff, audit, team_id
 from accounts.tables import Team, TeamMember
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
+from feedback.services.destinations import url_refusal
 from feedback.tables import TeamChannel, TeamDigest
 
 SECRET_PREFIX = "whsec_"
@@ -110,17 +113,30 @@ async def overview(team_ids: list[int] | None = None) -> list[dict[str, Any]]:
 # Settings ---------------------------------------------------------------------------------------------------------
 
 
-def check_channel(email: str, webhook_url: str) -> tuple[str, str]:
-    """The address and URL as they will be saved; ChannelError for the first that is not right."""
+def check_channel(email: str, webhook_url: str, allowed_hosts: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The address and URL as they will be saved; ChannelError for the first that is not right. A URL that points
+    at an internal address is refused unless `allowed_hosts` names its host; sending checks again."""
     email, webhook_url = email.strip().lower(), webhook_url.strip()
     if email and (len(email) > 320 or not EMAIL_RE.match(email)):
         raise ChannelError("email", "Enter one email address, like support@shop.example, or leave it empty.")
     if webhook_url:
-        parts = urlparse(webhook_url)
-        if len(webhook_url) > 500 or parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlparse(webhook_url)
+            hostname, _ = parts.hostname, parts.port
+        except ValueError:  # a bracketed host that is not an IPv6 address, a port past 65535
+            raise ChannelError("webhook_url", "The webhook URL is not a valid address.") from None
+        if len(webhook_url) > 500 or parts.scheme not in ("http", "https") or not hostname:
             raise ChannelError("webhook_url", "The webhook URL must start with https:// (or http://) and name a host.")
         if any(ch.isspace() for ch in webhook_url):
             raise ChannelError("webhook_url", "The webhook URL must not contain spaces.")
+        reason = url_refusal(webhook_url, allowed_hosts)
+        if reason:
+            message = f"Webhooks go to public addresses only: {reason}. The server admin can allow an internal host."
+            raise ChannelError("webhook_url", message)
+        try:
+            httpx.URL(webhook_url)
+        except httpx.InvalidURL:
+            raise ChannelError("webhook_url", "The webhook URL is not a valid address.") from None
     return email, webhook_url
 
 
@@ -144,11 +160,19 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-async def save_channel(actor: Staff, slug: str, email: str, digest: bool, webhook_url: str, now: datetime) -> str:
+async def save_channel(
+    actor: Staff,
+    slug: str,
+    email: str,
+    digest: bool,
+    webhook_url: str,
+    now: datetime,
+    allowed_hosts: tuple[str, ...] = (),
+) -> str:
     """Save a team's email, digest and webhook settings (audited). Returns the webhook secret when a new one was
     made (a webhook URL set where there was none), which the caller shows once; otherwise ""."""
     channel = await channel_by_slug(slug)
-    email, webhook_url = check_channel(email, webhook_url)
+    email, webhook_url = check_channel(email, webhook_url, allowed_hosts)
     values: dict[Any, Any] = {
         TeamChannel.email: email,
         TeamChannel.digest: digest,

@@ -21,8 +21,10 @@ from piccolo.columns.combination import Combinable
 
 from accounts.services import Staff, audit
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.failures import skip_bad_row
 from afterglow.settings import Settings
 from feedback.services.channels import ChannelError, channel_by_slug, channels, new_secret, store_channel
+from feedback.services.destinations import CheckedTransport, RefusedDestination, url_refusal
 from feedback.services.notifications import CATCH_UP, GRACE, ItemSummary, excerpt, item_summaries
 from feedback.tables import InboxItem, TeamChannel, WebhookDelivery
 
@@ -180,8 +182,14 @@ async def claim_next(now: datetime) -> int | None:
     return None
 
 
-async def post(url: str, secret: str, event: str, delivery_id: int, body: bytes, now: datetime, timeout: float) -> int:
-    """POST one signed body; returns the HTTP status. httpx.HTTPError when there is no answer in time."""
+async def post(
+    url: str, secret: str, event: str, delivery_id: int, body: bytes, now: datetime, settings: Settings
+) -> int:
+    """POST one signed body; returns the HTTP status. httpx.HTTPError when there is no answer in time;
+    RefusedDestination, before any connection, when the URL or its host's addresses are not public."""
+    reason = url_refusal(url, settings.webhook_allowed_hosts)
+    if reason:
+        raise RefusedDestination(reason)
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -191,8 +199,11 @@ async def post(url: str, secret: str, event: str, delivery_id: int, body: bytes,
         "X-Afterglow-Timestamp": str(timestamp),
         "X-Afterglow-Signature": signature(secret, timestamp, body),
     }
+    # Redirects are not followed: a receiver could send the request on to an internal address.
+    transport = CheckedTransport(settings.webhook_allowed_hosts)
+    timeout = settings.webhook_timeout_seconds
     async with (
-        httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+        httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False) as client,
         client.stream("POST", url, content=body, headers=headers) as response,
     ):
         return response.status_code  # the body is never read: only the status counts
@@ -200,7 +211,8 @@ async def post(url: str, secret: str, event: str, delivery_id: int, body: bytes,
 
 async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
     """Make one attempt at a claimed delivery and record it: "delivered", "retrying", "failed" (that was the last
-    attempt) or "not-claimed". The team's current URL and secret are used."""
+    attempt), "refused" (an internal destination: failed at once, nothing sent) or "not-claimed". The team's current
+    URL and secret are used."""
     row = (
         await WebhookDelivery.select()
         .where((WebhookDelivery.id == delivery_id) & (WebhookDelivery.status == "sending"))
@@ -211,6 +223,7 @@ async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
         return "not-claimed"
     channel = await TeamChannel.select().where(TeamChannel.team == row["team"]).first()
     status: int | None = None
+    refused = False
     if channel is None or not channel["webhook_url"]:
         error = "the team's webhook URL was removed"
     else:
@@ -218,9 +231,15 @@ async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
         timeout = settings.webhook_timeout_seconds
         try:
             status = await post(
-                channel["webhook_url"], channel["webhook_secret"], row["event"], row["id"], body, now, timeout
+                channel["webhook_url"], channel["webhook_secret"], row["event"], row["id"], body, now, settings
             )
             error = "" if 200 <= status < 300 else f"HTTP {status}"
+            if 300 <= status < 400:
+                error += " (a redirect, not followed: set the final URL)"
+        except RefusedDestination as exc:
+            refused, error = True, f"not sent: {exc}"
+        except httpx.InvalidURL as exc:
+            refused, error = True, f"not sent: the webhook URL is not valid ({exc})"
         except httpx.TimeoutException:
             error = f"no answer within {timeout} s"
         except httpx.HTTPError as exc:
@@ -236,6 +255,9 @@ async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
     if not error:
         outcome = "delivered"
         values |= {WebhookDelivery.status: "delivered", WebhookDelivery.delivered_at: now}
+    elif refused:  # trying again would not change where the URL points
+        outcome = "refused"
+        values |= {WebhookDelivery.status: "failed", WebhookDelivery.next_attempt_at: None}
     elif attempts >= last or channel is None or not channel["webhook_url"]:
         outcome = "failed"
         values |= {WebhookDelivery.status: "failed", WebhookDelivery.next_attempt_at: None}
@@ -268,7 +290,9 @@ async def deliver_due(now: datetime, settings: Settings, limit: int = 500) -> di
         delivery_id = await claim_next(now)
         if delivery_id is None:
             break
-        outcome = await attempt(delivery_id, now, settings)
+        outcome = "failed"  # a bad delivery: recorded as a task failure, and the pass goes on
+        async with skip_bad_row("feedback.deliver_webhooks", f"webhook delivery {delivery_id}", now):
+            outcome = await attempt(delivery_id, now, settings)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
@@ -311,7 +335,8 @@ async def regenerate_secret(actor: Staff, slug: str, now: datetime) -> str:
 
 async def send_test_webhook(actor: Staff, slug: str, now: datetime, settings: Settings) -> dict[str, Any]:
     """POST a signed `test` event to the team's webhook now (one attempt, kept in the delivery list) and return
-    the delivery row: its status, response status and error."""
+    the delivery row: its status, response status and error. RefusedDestination (recorded as a failed delivery)
+    when the URL points at an internal address: nothing was sent."""
     channel = await channel_by_slug(slug)
     if not channel.webhook_url:
         raise ChannelError("webhook_url", "Set a webhook URL first.")
@@ -331,9 +356,12 @@ async def send_test_webhook(actor: Staff, slug: str, now: datetime, settings: Se
         created_at=now,
     )
     delivery_id = int((await WebhookDelivery.insert(row).returning(WebhookDelivery.id))[0]["id"])
-    await attempt(delivery_id, now, settings)
+    outcome = await attempt(delivery_id, now, settings)
     await audit(actor, "notifications.test_webhook", f"team:{slug}", now, delivery=delivery_id)
-    return (await deliveries(WebhookDelivery.id == delivery_id))[0]
+    found = (await deliveries(WebhookDelivery.id == delivery_id))[0]
+    if outcome == "refused":
+        raise RefusedDestination(found["last_error"].removeprefix("not sent: "))
+    return found
 
 
 async def deliveries(where: Combinable, limit: int = 50) -> list[dict[str, Any]]:
