@@ -20,6 +20,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.types import Message
 
 from accounts.services import Staff, api_key_valid, staff
+from afterglow.ratelimit import client_address, digest, per_minute
 from afterglow.settings import Settings
 from afterglow.web import error_page
 
@@ -115,14 +116,37 @@ def staff_auth_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return Response({"status_code": exc.status_code, "detail": detail}, status_code=exc.status_code)  # type: ignore[attr-defined]
 
 
+_API_KEY_CHECKED = "afterglow.api_key_valid"
+
+
+async def _valid_api_key(connection: ASGIConnection) -> str | None:
+    """The request's Bearer key if it is one we issued (stored hashed, revocable) or the bootstrap
+    `AFTERGLOW_API_KEY`; else None. Checked once per request: the limiter and the guard both ask."""
+    if _API_KEY_CHECKED not in connection.scope:
+        scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        valid = False
+        if scheme.lower() == "bearer" and key:
+            bootstrap = connection.app.state.settings.api_key
+            valid = bool(bootstrap and hmac.compare_digest(key, bootstrap)) or await api_key_valid(
+                key, datetime.now(UTC)
+            )
+        connection.scope[_API_KEY_CHECKED] = key if valid else None  # type: ignore[literal-required]
+    return connection.scope[_API_KEY_CHECKED]  # type: ignore[literal-required,no-any-return]
+
+
+async def api_caller(request: Request[Any, Any, Any]) -> str:
+    """Who the API limiter counts a request against: a valid key by its hash, anything else (no key, a made-up
+    or revoked one) by the sender's address, so inventing keys buys no extra requests."""
+    key = await _valid_api_key(request)
+    return f"key:{digest(key)}" if key else f"address:{client_address(request)}"
+
+
+#: The ingest API: `AFTERGLOW_RATE_API_PER_KEY` requests a minute per valid key, and as many per address without.
+API_LIMITS = [per_minute("api", lambda s: s.rate_api_per_key, api_caller)]
+
+
 async def require_api_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Bearer key: one issued by an admin (stored hashed, revocable), or the bootstrap `AFTERGLOW_API_KEY`."""
-    scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
-    key = key.strip()
-    if scheme.lower() == "bearer" and key:
-        bootstrap = connection.app.state.settings.api_key
-        if bootstrap and hmac.compare_digest(key, bootstrap):
-            return
-        if await api_key_valid(key, datetime.now(UTC)):
-            return
-    raise NotAuthorizedException(detail="a valid API key is required: Authorization: Bearer <key>")
+    if await _valid_api_key(connection) is None:
+        raise NotAuthorizedException(detail="a valid API key is required: Authorization: Bearer <key>")

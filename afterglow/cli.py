@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from afterglow.settings import ROOT, get_settings
+from afterglow.settings import ROOT, Settings, get_settings
 
 console = Console(stderr=True)
 
@@ -93,6 +93,9 @@ def run(host: str, port: int, no_worker: bool) -> None:
         console.print(f"API key: [bold]{key}[/bold]")
         if get_settings().dev_outbox:
             console.print(f"Dev outbox: http://{host}:{port}/dev/outbox")
+    # uvicorn hands a SIGTERM back to the default handler once it has stopped, which would end this process before
+    # the `finally` below: turn it into an exception, as Ctrl-C (SIGINT) already is, so the worker and beat stop too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     children: list[subprocess.Popen[bytes]] = []
     if not no_worker:
         pool = ["--pool=solo"] if not settings.database_url.startswith("postgres") else []
@@ -102,6 +105,7 @@ def run(host: str, port: int, no_worker: bool) -> None:
         console.print(f"Afterglow on http://{host}:{port}")
         _serve(host, port, workers=1)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
@@ -111,20 +115,32 @@ def run(host: str, port: int, no_worker: bool) -> None:
                 child.kill()
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header handling: `X-Forwarded-For`/`-Proto` are believed only from the proxies named in
+    AFTERGLOW_TRUSTED_PROXIES (none by default), never from whoever sends them, 127.0.0.1 included."""
+    trusted = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from afterglow import logs
 
+    settings = get_settings()
     uvicorn.run(
         "app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_config=logs.dict_config(get_settings()),
+        log_config=logs.dict_config(settings),
         access_log=False,  # afterglow.logs.RequestLogMiddleware logs each request once, with its id
-        proxy_headers=True,
+        **proxy_options(settings),
     )
 
 

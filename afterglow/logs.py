@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -97,7 +98,10 @@ class RequestLogMiddleware:
     """Gives each HTTP request an id (echoed as `X-Request-ID`) and logs one line when it is answered."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        # A refusal raised by a middleware inside this one (CSRF, a rate limit) would otherwise become its response
+        # only outside, past `send_with_id`: logged as 500, without the id. Litestar puts the same wrapper between
+        # a handler and its middleware for this reason.
+        self.app = wrap_in_exception_handler(app)
         self.log = logging.getLogger("afterglow.request")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

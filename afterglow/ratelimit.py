@@ -1,32 +1,36 @@
-"""Rate limits: Litestar's limiter on whole controllers, and a fixed-window counter for what it cannot key on.
+"""Rate limits: a fixed-window counter per key, used by the limiter middleware on whole controllers and by handlers
+that answer a refusal themselves (sign-in, the suggestion box).
 
-Both keep their counts in the app store named `rate_limit` (Redis in production, memory in the embedded default).
-Limits come from settings (`AFTERGLOW_RATE_*`, see docs/settings.md); 0 turns one off. Requests over a limit get
-429 with `Retry-After` (seconds): JSON by default, a friendly page on the customer's routes.
+Counts live in the app store named `rate_limit` (Redis in production, memory in the embedded default). Limits come
+from settings (`AFTERGLOW_RATE_*`, see docs/settings.md); 0 turns one off. Requests over a limit get 429 with
+`Retry-After` (seconds): JSON by default, a friendly page on the customer's routes.
 
-Keys never hold a secret: API keys and signed links are hashed first. A count is read and written in two calls, so
-a burst can overshoot a limit by a little: the counter here locks per process, Litestar's limiter per route, and
-nothing locks across processes sharing Redis.
+Counting is atomic, so a burst gets exactly `limit` requests through: on Redis one Lua script reads and writes a
+window (across every web process), in memory a lock guards it. Keys never hold a secret: API keys and signed links
+are hashed first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from litestar import Request, Response
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
-from litestar.types import Receive, Scope, Send
+from litestar.stores.redis import RedisStore
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from afterglow.settings import Settings
 from afterglow.web import error_page
@@ -37,8 +41,6 @@ RATE_LIMIT_STORE = "rate_limit"
 def rate_limit_store(settings: Settings) -> Store:
     """Shared by all web processes in production (Redis), so a limit holds across them."""
     if settings.broker_url.startswith("redis://"):
-        from litestar.stores.redis import RedisStore
-
         return RedisStore.with_client(url=settings.broker_url, namespace="afterglow-rate-limit")
     return MemoryStore()
 
@@ -58,6 +60,26 @@ class RetryAfter:
     seconds: int
 
 
+# KEYS[1] a hash {count, reset}; ARGV: now and window length (ms), limit. Returns {counted (1/0), reset}.
+_HIT = """
+local state = redis.call('HMGET', KEYS[1], 'count', 'reset')
+local count, reset = tonumber(state[1] or '0'), tonumber(state[2] or '0')
+local now = tonumber(ARGV[1])
+if reset <= now then count, reset = 0, now + tonumber(ARGV[2]) end
+if count >= tonumber(ARGV[3]) then return {0, reset} end
+redis.call('HSET', KEYS[1], 'count', count + 1, 'reset', reset)
+redis.call('PEXPIRE', KEYS[1], reset - now)
+return {1, reset}
+"""
+# KEYS[1] as above; ARGV: now (ms). Takes one back from a live window.
+_GIVE_BACK = """
+local state = redis.call('HMGET', KEYS[1], 'count', 'reset')
+if tonumber(state[2] or '0') > tonumber(ARGV[1]) and tonumber(state[1] or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'count', -1)
+end
+return 0
+"""
+
 _locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -68,6 +90,12 @@ def _lock() -> asyncio.Lock:
     if lock is None:
         lock = _locks[loop] = asyncio.Lock()
     return lock
+
+
+async def _redis_script(store: RedisStore, script: str, key: str, *args: int) -> Any:
+    # RedisStore offers get/set only; the script runs on its own client (`_redis`) under its namespace.
+    full_key = f"{store.namespace}:{key}" if store.namespace else key
+    return await store._redis.register_script(script)(keys=[full_key], args=list(args))
 
 
 async def _window(store: Store, key: str, at: float) -> dict[str, float] | None:
@@ -88,6 +116,9 @@ async def hit(store: Store, key: str, limit: int, window_seconds: int, *, now: d
     if limit <= 0:
         return None
     at = now.timestamp()
+    if isinstance(store, RedisStore):
+        counted, reset_ms = await _redis_script(store, _HIT, key, int(at * 1000), window_seconds * 1000, limit)
+        return None if counted else RetryAfter(max(1, math.ceil(reset_ms / 1000 - at)))
     async with _lock():
         state = await _window(store, key, at) or {"count": 0, "reset": at + window_seconds}
         if state["count"] >= limit:
@@ -100,6 +131,9 @@ async def hit(store: Store, key: str, limit: int, window_seconds: int, *, now: d
 async def give_back(store: Store, key: str, *, now: datetime) -> None:
     """Uncount one request of `key`'s current window: it was counted before we knew it should not be."""
     at = now.timestamp()
+    if isinstance(store, RedisStore):
+        await _redis_script(store, _GIVE_BACK, key, int(at * 1000))
+        return
     async with _lock():
         state = await _window(store, key, at)
         if state is not None and state["count"] > 0:
@@ -107,46 +141,55 @@ async def give_back(store: Store, key: str, *, now: datetime) -> None:
             await _save(store, key, state, at)
 
 
-# Litestar's limiter, with its rate taken from the app's settings ----------------------------------------------
+async def claim_once(store: Store, key: str, for_seconds: int, *, now: datetime) -> bool:
+    """True the first time `key` is claimed within `for_seconds`, False every later time (a used form token)."""
+    return await hit(store, key, 1, max(1, for_seconds), now=now) is None
 
 
-@dataclass
-class SettingsRateLimitConfig(RateLimitConfig):
-    """`limit_of(settings)` replaces `rate_limit`, read when a request arrives, so `create_app(settings)` decides."""
+# The limiter on controllers and handlers --------------------------------------------------------------------
 
-    limit_of: Callable[[Settings], int] = field(default=lambda _: 0)
+Identify = Callable[[Request[Any, Any, Any]], "str | Awaitable[str]"]
 
 
-class SettingsRateLimitMiddleware(RateLimitMiddleware):
-    def __init__(self, app: Any, config: SettingsRateLimitConfig) -> None:
-        super().__init__(app, config)
-        self.limit_of = config.limit_of
+class RequestLimit:
+    """`limit_of(settings)` requests a minute per `identify(request)` (which may be async); more get 429.
+
+    The limit is read from the app's settings when a request arrives, so `create_app(settings)` decides."""
+
+    def __init__(self, app: ASGIApp, name: str, limit_of: Callable[[Settings], int], identify: Identify) -> None:
+        self.app, self.name, self.limit_of, self.identify = app, name, limit_of, identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.unit, self.max_requests = "minute", self.limit_of(scope["litestar_app"].state.settings)
-        if self.max_requests <= 0:
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+        litestar_app = scope["litestar_app"]
+        limit = self.limit_of(litestar_app.state.settings)
+        if scope["type"] == "http" and limit > 0:
+            who = self.identify(litestar_app.request_class(scope))
+            if inspect.isawaitable(who):
+                who = await who
+            store = litestar_app.stores.get(RATE_LIMIT_STORE)
+            refused = await hit(store, f"{self.name}:{who}", limit, 60, now=datetime.now(UTC))
+            if refused is not None:
+                raise TooManyRequestsException(
+                    headers={
+                        "RateLimit-Policy": f"{limit}; w=60",
+                        "RateLimit-Limit": str(limit),
+                        "RateLimit-Remaining": "0",
+                        "RateLimit-Reset": str(refused.seconds),
+                    }
+                )
+        await self.app(scope, receive, send)
 
 
-def per_minute(
-    name: str, limit: Callable[[Settings], int], identify: Callable[[Request[Any, Any, Any]], str]
-) -> SettingsRateLimitConfig:
+def per_minute(name: str, limit: Callable[[Settings], int], identify: Identify) -> DefineMiddleware:
     """A limiter for `middleware=[...]`: `limit(settings)` requests a minute per `identify(request)`.
 
-    `name` keeps limiters apart in the store: Litestar prefixes every key with the same middleware class name."""
-    return SettingsRateLimitConfig(
-        rate_limit=("minute", 1),  # replaced per request by `limit(settings)`
-        identifier_for_request=lambda request: f"{name}:{identify(request)}",
-        middleware_class=SettingsRateLimitMiddleware,
-        store=RATE_LIMIT_STORE,
-        limit_of=limit,
-    )
+    `name` keeps limiters apart in the store; two controllers with the same limiter share its counts."""
+    return DefineMiddleware(RequestLimit, name=name, limit_of=limit, identify=identify)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
-    """The peer address; behind a proxy, uvicorn's `--forwarded-allow-ips` makes it the real client's."""
+    """The peer address. It is a client's own only where uvicorn believes `X-Forwarded-For` from a proxy named in
+    AFTERGLOW_TRUSTED_PROXIES (afterglow.cli.proxy_options); from anyone else the header is ignored."""
     return get_remote_address(request)
 
 
@@ -163,22 +206,15 @@ def signed_link(request: Request[Any, Any, Any]) -> str:
     return digest(str(request.path_params.get("signed", "")))
 
 
-def api_key(request: Request[Any, Any, Any]) -> str:
-    """The bearer key, hashed; requests without one are counted by address."""
-    header = request.headers.get("authorization", "").strip()
-    return f"key:{digest(header)}" if header else f"address:{client_address(request)}"
-
-
 #: Customer links (/s/..., /u/...), each link and each address; both limits are shared by the two controllers.
 LINK_LIMITS = [
-    per_minute("link-address", lambda s: s.rate_link_per_address, client_address).middleware,
-    per_minute("link", lambda s: s.rate_link_per_link, signed_link).middleware,
+    per_minute("link-address", lambda s: s.rate_link_per_address, client_address),
+    per_minute("link", lambda s: s.rate_link_per_link, signed_link),
 ]
-API_LIMITS = [per_minute("api", lambda s: s.rate_api_per_key, api_key).middleware]
 #: Public reading (products API, widget, photos) per address; helpful votes per address.
-PUBLIC_LIMITS = [per_minute("public-address", lambda s: s.rate_public_per_address, client_address).middleware]
-VOTE_LIMITS = [per_minute("vote-address", lambda s: s.rate_votes_per_address, client_address).middleware]
-WEBHOOK_LIMITS = [per_minute("webhook-address", lambda s: s.rate_webhooks_per_address, client_address).middleware]
+PUBLIC_LIMITS = [per_minute("public-address", lambda s: s.rate_public_per_address, client_address)]
+VOTE_LIMITS = [per_minute("vote-address", lambda s: s.rate_votes_per_address, client_address)]
+WEBHOOK_LIMITS = [per_minute("webhook-address", lambda s: s.rate_webhooks_per_address, client_address)]
 
 
 # 429 responses ----------------------------------------------------------------------------------------------

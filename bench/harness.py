@@ -137,6 +137,13 @@ class Server:
                 self.proc.wait(timeout=timeout)
 
 
+def _proxy_args(env: Mapping[str, str]) -> list[str]:
+    """uvicorn's proxy handling as `afterglow run` sets it (afterglow.cli.proxy_options): X-Forwarded-For is believed
+    only from AFTERGLOW_TRUSTED_PROXIES, never by default from 127.0.0.1."""
+    trusted = env.get("AFTERGLOW_TRUSTED_PROXIES", "").strip()
+    return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
+
+
 def start_uvicorn(
     app: str,
     *,
@@ -173,6 +180,7 @@ def start_uvicorn(
         "info" if access_log else "warning",
         *(["--factory"] if factory else []),
         *([] if access_log else ["--no-access-log"]),
+        *_proxy_args(env),
         *extra_args,
     ]
     with open(log_path, "ab") as log:

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from afterglow import i18n
 from afterglow.celery_app import announce_feedback
-from afterglow.ratelimit import PUBLIC_LIMITS, hit_per_address, too_many_requests_page
+from afterglow.ratelimit import PUBLIC_LIMITS, RATE_LIMIT_STORE, hit_per_address, too_many_requests_page
 from afterglow.web import FRAME_OK, AppSettings, Form, Now, page, request_language
 from feedback.services.suggestions import (
     PAGE_MAX,
@@ -28,6 +28,7 @@ from feedback.services.suggestions import (
     honeypot_filled,
     parse_suggestion,
     save_suggestion,
+    spend_form_token,
 )
 
 PAGE = "feedback/suggestion/page.html"
@@ -137,7 +138,8 @@ class SuggestionBoxController(Controller):
     async def _send(
         self, request: HTMXRequest, data: dict[str, Any], now: Now, settings: AppSettings, embed: bool
     ) -> Template | Redirect:
-        """Rate limit, honeypot, form token, then the note itself; every refusal keeps what was typed."""
+        """Rate limit, honeypot, form token, the note itself, then the token is spent (each form sends one note);
+        every refusal keeps what was typed."""
         language = request_language(request)
         typed = _typed(data)
         whole_page = not request.htmx
@@ -158,8 +160,10 @@ class SuggestionBoxController(Controller):
             )
         if not honeypot_filled(data):
             try:
-                check_form_token(settings.secret_key, str(data.get("token") or ""), now, language)
+                token = str(data.get("token") or "")
+                issued = check_form_token(settings.secret_key, token, now, language)
                 given = parse_suggestion(data, language, settings.suggestion_max_chars)
+                await spend_form_token(request.app.stores.get(RATE_LIMIT_STORE), token, issued, now, language)
             except InvalidSuggestion as exc:
                 status = 400 if whole_page else 422
                 return self._page(

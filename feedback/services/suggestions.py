@@ -2,19 +2,24 @@
 answer. Saved as a Suggestion row; intake (in a worker) tags and routes it like all other feedback.
 
 Bots are kept out without asking people to solve puzzles: a form token signed with its issue time (a form older
-than a day, or never issued by us, is refused), a honeypot field people never see, and a rate limit per address."""
+than a day, or never issued by us, is refused) that sends one note only, a honeypot field people never see, and a
+rate limit per address."""
 
 from __future__ import annotations
 
+import math
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
+from litestar.stores.base import Store
 
 from afterglow import i18n
 from afterglow.errors import FieldError
+from afterglow.ratelimit import claim_once, digest
 from feedback.tables import Suggestion
 from shop.schemas import EMAIL_RE
 
@@ -43,15 +48,17 @@ class SuggestionInput:
 
 
 def form_token(secret: str, now: datetime) -> str:
-    """A token for a form handed out at `now`: signed, so only our own forms carry one."""
+    """A token for a form handed out at `now`: signed, so only our own forms carry one; random, so each is
+    one of its own and can be spent once."""
     signer = TimestampSigner(secret, salt=_SALT)
     # itsdangerous stamps with the wall clock; pin it to `now` so tests and the request clock agree.
     signer.get_timestamp = lambda: int(now.timestamp())  # type: ignore[method-assign]
-    return signer.sign("form").decode()
+    return signer.sign(f"form-{secrets.token_urlsafe(12)}").decode()
 
 
-def check_form_token(secret: str, token: str, now: datetime, language: str) -> None:
-    """InvalidSuggestion("token") unless the token is ours and its form was handed out within the last day."""
+def check_form_token(secret: str, token: str, now: datetime, language: str) -> datetime:
+    """When the token's form was handed out; InvalidSuggestion("token") unless the token is ours and that was within
+    the last day."""
     expired = InvalidSuggestion(
         "token",
         i18n.translate(
@@ -66,6 +73,18 @@ def check_form_token(secret: str, token: str, now: datetime, language: str) -> N
         raise expired from None
     if not now - FORM_MAX_AGE <= issued <= now + CLOCK_SKEW:
         raise expired
+    return issued
+
+
+async def spend_form_token(store: Store, token: str, issued: datetime, now: datetime, language: str) -> None:
+    """Mark the form as sent; InvalidSuggestion("token") if it was sent before (a resent page, a replayed post).
+    The mark is kept until the form would be refused as too old anyway; claiming it is atomic."""
+    keep = math.ceil((issued + FORM_MAX_AGE - now).total_seconds()) + 1
+    if not await claim_once(store, f"suggestion-form:{digest(token)}", keep, now=now):
+        sent = i18n.translate(
+            language, "This form was sent already. Your text is still here: send it again if it is a new note."
+        )
+        raise InvalidSuggestion("token", sent)
 
 
 def honeypot_filled(form: Mapping[str, Any]) -> bool:

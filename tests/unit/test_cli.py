@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import msgspec
 from click.testing import CliRunner
 
 from afterglow.cli import main
+from bench.harness import ROOT, Server, afterglow_env, free_port
 from shop.schemas import EventIn, OrderIn
 from shop.services import ingest_order, record_event
 from shop.tables import Order, OrderEvent
@@ -76,3 +81,43 @@ def test_reanalyse_retags_everything_and_prints_its_summary() -> None:
     assert item["analysed_at"] == datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
     again = CliRunner().invoke(main, ["reanalyse", "--now", "2026-03-06T09:00:00+00:00"])
     assert json.loads(again.stdout.strip().splitlines()[-1])["labels_changed"] == 0
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_run_stops_its_worker_and_beat_when_it_is_terminated(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "run.log"
+    env = afterglow_env(tmp_path, f"http://127.0.0.1:{port}")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "afterglow.cli", "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    children: list[int] = []
+    try:
+        Server(proc=proc, port=port, log_path=log).wait_healthy(timeout=120)
+        children = _children(proc.pid)
+        assert len(children) == 2, "a Celery worker and beat"
+
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+        assert [pid for pid in children if _running(pid)] == []
+    finally:
+        for pid in [proc.pid, *children]:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)

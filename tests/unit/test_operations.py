@@ -7,6 +7,7 @@ import io
 import json
 import logging
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from afterglow import logs
@@ -101,3 +102,18 @@ def test_text_and_json_formats_are_chosen_by_settings(settings: Settings) -> Non
     assert as_json["formatters"]["line"] == {"()": logs.JsonFormatter}
     assert "%(request_id)s" in as_text["formatters"]["line"]["format"]
     assert as_json["loggers"]["uvicorn.access"]["propagate"] is False
+
+
+async def test_refusals_by_a_limit_or_csrf_are_logged_with_their_status_and_id(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="afterglow.request")
+    async with AsyncTestClient(app=create_app(dataclasses.replace(settings, rate_public_per_address=1))) as client:
+        assert (await client.get("/feedback")).status_code == 200
+        limited = await client.get("/feedback", headers={"X-Request-ID": "req-429"})
+        forged = await client.post("/logout", headers={"X-Request-ID": "req-403"})
+
+    assert (limited.status_code, limited.headers["x-request-id"]) == (429, "req-429")
+    assert (forged.status_code, forged.headers["x-request-id"]) == (403, "req-403")
+    logged = [r.getMessage() for r in caplog.records if r.name == "afterglow.request"]
+    assert logged[-2:] == ["GET /feedback 429", "POST /logout 403"]

@@ -3,7 +3,9 @@ key, webhooks per address. Each refusal is a 429 with Retry-After, and the next 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -223,3 +225,35 @@ async def test_a_limit_of_zero_is_no_limit() -> None:
     store = MemoryStore()
 
     assert all([await hit(store, "k", 0, 60, now=T0) is None for _ in range(5)])
+
+
+async def test_made_up_api_keys_share_their_senders_allowance(
+    settings: Settings, clock: time_machine.TimeMachineFixture
+) -> None:
+    async with app_with(settings, rate_api_per_key=3) as client:
+        made_up = [{"Authorization": f"Bearer ag_{secrets.token_urlsafe(24)}"} for _ in range(5)]
+        statuses = [(await client.get("/api/v1/orders/unknown", headers=h)).status_code for h in made_up]
+        assert statuses == [401, 401, 401, 429, 429]
+
+        real = {"Authorization": f"Bearer {settings.api_key}"}
+        assert (await client.get("/api/v1/orders/unknown", headers=real)).status_code == 404  # its own allowance
+
+
+# A burst ----------------------------------------------------------------------------------------------------
+
+
+async def test_a_burst_across_routes_sharing_a_limit_gets_exactly_the_limit_through(settings: Settings) -> None:
+    async with app_with(settings, rate_public_per_address=5) as client, browser_at(client.app, "198.51.100.9") as web:
+        # The suggestion form and the products API count against the same public limit per address.
+        paths = ["/feedback", "/api/v1/products/SKU-1/reviews"] * 10
+        responses = await asyncio.gather(*(web.get(path) for path in paths))
+
+    assert sum(r.status_code != 429 for r in responses) == 5
+
+
+async def test_concurrent_hits_count_exactly_the_limit() -> None:
+    store = MemoryStore()
+
+    results = await asyncio.gather(*(hit(store, "burst", 7, 60, now=T0) for _ in range(30)))
+
+    assert results.count(None) == 7

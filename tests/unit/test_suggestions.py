@@ -4,6 +4,7 @@ keeps what was typed."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator
@@ -121,7 +122,9 @@ async def test_the_page_where_the_form_was_is_kept_when_the_browser_says_so(clie
         follow_redirects=False,
     )
     assert sent.status_code == 303 and sent.headers["location"] == "/feedback/embed/thanks"
-    await client.post("/feedback", data={"token": token.group(1), "text": "Hi", "page": "javascript:alert(1)"})
+    await client.post(
+        "/feedback", data={"token": await token_from(client), "text": "Hi", "page": "javascript:alert(1)"}
+    )
     assert [row["page"] for row in await suggestions()] == ["https://shop.example/contact", ""]
 
 
@@ -220,6 +223,32 @@ async def test_a_form_older_than_a_day_is_refused_and_a_fresher_one_is_not(
     accepted = await client.post("/feedback", data={"token": day_old, "text": "Just in time"}, follow_redirects=False)
     assert accepted.status_code == 303
     assert [row["text"] for row in await suggestions()] == ["Just in time"]
+
+
+async def test_a_form_sends_one_note_and_sent_again_is_refused_with_the_text_kept(client: AsyncTestClient) -> None:
+    token = await token_from(client)
+    first = await client.post("/feedback", data={"token": token, "text": "Bigger sizes"}, follow_redirects=False)
+    assert first.status_code == 303
+
+    again = await client.post("/feedback", data={"token": token, "text": "Smaller sizes"}, follow_redirects=False)
+    assert again.status_code == 400
+    assert "This form was sent already." in again.text and ">Smaller sizes</textarea>" in again.text
+    assert [row["text"] for row in await suggestions()] == ["Bigger sizes"]
+
+    fresh = TOKEN.search(again.text)
+    assert fresh
+    resent = await client.post("/feedback", data={"token": fresh.group(1), "text": "Smaller sizes"})
+    assert resent.status_code == 200 and len(await suggestions()) == 2
+
+
+async def test_one_form_posted_many_times_at_once_saves_one_note(client: AsyncTestClient) -> None:
+    token = await token_from(client)
+    transport = httpx.ASGITransport(app=client.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as web:
+        posts = [web.post("/feedback", data={"token": token, "text": f"Copy {n}"}) for n in range(4)]
+        statuses = sorted(r.status_code for r in await asyncio.gather(*posts))
+
+    assert statuses == [303, 400, 400, 400] and len(await suggestions()) == 1
 
 
 async def test_a_filled_honeypot_is_answered_like_a_success_and_nothing_is_stored(
