@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +35,34 @@ def _category_delays(raw: str) -> dict[str, int]:
         name, _, days = part.partition("=")
         delays[name.strip().lower()] = int(days)
     return delays
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    """Parse `hooks.internal,10.0.0.5:8080` into lower-case entries, refusing one that is not a host[:port]."""
+    hosts = []
+    for entry in filter(None, (p.strip().lower() for p in raw.split(","))):
+        try:
+            parts = urlsplit(f"//{entry}")
+            valid = bool(parts.hostname) and (parts.port or 0) >= 0 and not entry.endswith(":")
+        except ValueError:  # a port that is not a number from 0 to 65535
+            valid = False
+        if not valid or any(ch in entry for ch in "/?#@ "):
+            raise RuntimeError(f"AFTERGLOW_WEBHOOK_ALLOWED_HOSTS: {entry!r} is not a host or host:port")
+        hosts.append(entry)
+    return tuple(hosts)
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """Parse `10.0.0.5,172.18.0.0/16` (or `*`: any peer, when only the proxy can reach the app)."""
+    proxies = []
+    for entry in filter(None, (p.strip() for p in raw.split(","))):
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise RuntimeError(f"AFTERGLOW_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+        proxies.append(entry)
+    return tuple(proxies)
 
 
 @dataclass(frozen=True)
@@ -67,6 +97,8 @@ class Settings:
     digest_hour: int = 8
     webhook_timeout_seconds: int = 10
     webhook_max_attempts: int = 8
+    # Internal hosts (`name` or `name:port`) that team webhooks may reach; every other non-public address is refused.
+    webhook_allowed_hosts: tuple[str, ...] = ()
     db_pool_size: int = 10
     worker_db_pool_size: int = 2
     # Rate limits (0 turns one off): sign-in failures per account per window, and per-minute request counts.
@@ -80,8 +112,13 @@ class Settings:
     rate_public_per_address: int = 1200
     rate_votes_per_address: int = 30
     rate_suggestions_per_address: int = 5
+    # Proxies (addresses or networks) whose X-Forwarded-For/-Proto uvicorn believes; from anyone else they are ignored.
+    trusted_proxies: tuple[str, ...] = ()
     suggestion_max_chars: int = 5000
     review_photo_max_bytes: int = 10_000_000
+    # Photos with more pixels are refused from their header; at most this many are decoded at once per process.
+    review_photo_max_pixels: int = 50_000_000
+    review_photo_decoders: int = 2
     # Emails that SMTP refuses are retried with growing pauses (at most this long between two tries).
     mail_retries: int = 8
     mail_retry_backoff_max: int = 600
@@ -152,6 +189,7 @@ def load() -> Settings:
         digest_hour=_hour("DIGEST_HOUR", 8),
         webhook_timeout_seconds=max(1, _int("WEBHOOK_TIMEOUT_SECONDS", 10)),
         webhook_max_attempts=max(1, _int("WEBHOOK_MAX_ATTEMPTS", 8)),
+        webhook_allowed_hosts=_hosts(_env("WEBHOOK_ALLOWED_HOSTS")),
         db_pool_size=_int("DB_POOL_SIZE", 10),
         worker_db_pool_size=_int("WORKER_DB_POOL_SIZE", 2),
         rate_sign_in_failures=_int("RATE_SIGN_IN_FAILURES", 5),
@@ -164,8 +202,11 @@ def load() -> Settings:
         rate_public_per_address=_int("RATE_PUBLIC_PER_ADDRESS", 1200),
         rate_votes_per_address=_int("RATE_VOTES_PER_ADDRESS", 30),
         rate_suggestions_per_address=_int("RATE_SUGGESTIONS_PER_ADDRESS", 5),
+        trusted_proxies=_proxies(_env("TRUSTED_PROXIES")),
         suggestion_max_chars=max(1, _int("SUGGESTION_MAX_CHARS", 5000)),
         review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
+        review_photo_max_pixels=max(1, _int("REVIEW_PHOTO_MAX_PIXELS", 50_000_000)),
+        review_photo_decoders=max(1, _int("REVIEW_PHOTO_DECODERS", 2)),
         mail_retries=max(0, _int("MAIL_RETRIES", 8)),
         mail_retry_backoff_max=max(1, _int("MAIL_RETRY_BACKOFF_MAX", 600)),
         reply_address=_env("REPLY_ADDRESS").strip(),
