@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from accounts import management
 from accounts.auth import require_roles, signed_in
-from accounts.privacy import UnknownCustomer, erase_customer, export_customer, find_customer
+from accounts.privacy import UnknownCustomer, erase_customer, export_customer, subject_of
 from accounts.services import AccountError, audit
 from accounts.tables import ROLES
 from afterglow import failures
@@ -263,22 +263,22 @@ class AdminController(Controller):
         return _page("admin_privacy.html", request, tab="privacy", email="", done=done)
 
     def _unknown(self, request: HTMXRequest, email: str) -> Template:
-        message = "No customer has this email address (an erased customer keeps only a placeholder)."
+        message = "Nothing is held under this email address (an erased customer keeps only a placeholder)."
         return _page("admin_privacy.html", request, 404, tab="privacy", email=email, error=message)
 
     @post("/privacy/export", name="accounts:admin-export", status_code=200)
     async def export(self, request: HTMXRequest, data: Form, now: Now) -> Response[bytes] | Template:
-        """Everything held about one customer, as a JSON download."""
+        """Everything held under one email address (a customer's, or a suggestion box user's), as a JSON download."""
         email = _field(data, "email")
         try:
+            subject = await subject_of(email)
             held = await export_customer(email)
         except UnknownCustomer:
             return self._unknown(request, email)
-        customer_id = held["customer"]["id"]
-        # The audit log names the customer by id only: an email there would outlive an erasure.
-        await audit(signed_in(request), "customer_exported", f"customer:{customer_id}", now)
+        # The audit log names the person by ids only: an email there would outlive an erasure.
+        await audit(signed_in(request), "customer_exported", subject, now)
         body = json.dumps({"exported_at": now.isoformat(), **held}, indent=2, ensure_ascii=False)
-        disposition = f'attachment; filename="afterglow-customer-{customer_id}.json"'
+        disposition = f'attachment; filename="afterglow-{subject.replace(":", "-").replace(",", "-")}.json"'
         return Response(
             body.encode(),
             media_type="application/json",
@@ -301,10 +301,12 @@ class AdminController(Controller):
         if _field(data, "confirm") != "yes":
             return _back(request, "accounts:admin-privacy", done="Nothing was erased.")
         try:
-            customer_id = await find_customer(email)
+            subject = await subject_of(email)
             counts = await erase_customer(email, now)
         except UnknownCustomer:
             return self._unknown(request, email)
-        await audit(signed_in(request), "customer_erased", f"customer:{customer_id}", now, **counts)
+        await audit(signed_in(request), "customer_erased", subject, now, **counts)
         summary = ", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in counts.items() if name != "customer")
-        return _back(request, "accounts:admin-privacy", done=f"Customer #{customer_id} erased ({summary}).")
+        kind, _, ids = subject.partition(":")
+        who = f"Customer #{ids}" if kind == "customer" else "The sender of suggestion #" + ids.replace(",", ", #")
+        return _back(request, "accounts:admin-privacy", done=f"{who} erased ({summary}).")

@@ -23,6 +23,7 @@ from feedback.services.inbound import (
     ANSWER_MAX,
     AnswerRefused,
     Conversation,
+    ThreadClosed,
     UnknownThread,
     answer_on_page,
     open_conversation,
@@ -101,6 +102,8 @@ def conversation_error(request: Request[Any, Any, Any], exc: Exception) -> Respo
         return error_page(
             request, 410, "This link has expired", "Please answer our latest email, or use the link it contains."
         )
+    if isinstance(exc, ThreadClosed):
+        return error_page(request, 410, "This link no longer works", "This conversation is closed.")
     if isinstance(exc, UnknownThread):
         return error_page(request, 404, "Conversation not found", "We could not find this conversation.")
     return error_page(
@@ -142,6 +145,7 @@ class ConversationController(Controller):
         LinkInvalid: conversation_error,
         LinkExpired: conversation_error,
         UnknownThread: conversation_error,
+        ThreadClosed: conversation_error,
         TooManyRequestsException: too_many_requests_page,
     }
     middleware = LINK_LIMITS

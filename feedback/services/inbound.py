@@ -17,7 +17,7 @@ from piccolo.engine.sqlite import TransactionType
 from afterglow import i18n
 from afterglow.db import is_postgres
 from feedback.services.answer_email import InboundEmail, UnreadableEmail, read_email
-from feedback.services.replies import paragraphs
+from feedback.services.replies import paragraphs, why_no_reply
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 
 #: The longest answer written on the page.
@@ -42,6 +42,12 @@ class UnknownThread(InboundRefused):
     """No conversation matches (an unknown token, or no Message-ID of ours)."""
 
     status = 404
+
+
+class ThreadClosed(InboundRefused):
+    """The conversation's customer was erased: the link shows nothing and takes no answer."""
+
+    status = 410
 
 
 class AnswerRefused(InboundRefused):
@@ -79,10 +85,12 @@ def _customer_visible() -> Any:
 
 
 async def open_conversation(thread_token: str) -> Conversation:
-    """The conversation of a thread token; UnknownThread when there is none."""
+    """The conversation of a thread token; UnknownThread when there is none, ThreadClosed when its customer was
+    erased."""
     row = (
         await FeedbackItem.select(
             FeedbackItem.id,
+            FeedbackItem.email,
             FeedbackItem.locale,
             FeedbackItem.name,
             FeedbackItem.kind,
@@ -95,6 +103,8 @@ async def open_conversation(thread_token: str) -> Conversation:
     )
     if row is None:
         raise UnknownThread("no conversation has this link")
+    if why_no_reply(row):  # a link exists only where a reply went out, so no address means erased
+        raise ThreadClosed("this conversation was erased")
     entries = (
         await ThreadEntry.select(
             ThreadEntry.id, ThreadEntry.kind, ThreadEntry.author_name, ThreadEntry.body, ThreadEntry.at
@@ -224,6 +234,11 @@ async def _thread_by_token(token: str) -> int | None:
     return int(matches[0]) if len(matches) == 1 else None
 
 
+async def _erased(feedback_id: int) -> bool:
+    row = await FeedbackItem.select(FeedbackItem.email).where(FeedbackItem.id == feedback_id).first()
+    return row is None or why_no_reply(row) is not None
+
+
 async def find_thread(email: InboundEmail, recipient: str | None = None) -> int:
     """The feedback id an emailed answer belongs to: by the plus-address it was sent to (the envelope recipient
     first, when the MTA gives it), else by a reply Message-ID it names. UnknownThread otherwise."""
@@ -250,7 +265,7 @@ async def find_thread(email: InboundEmail, recipient: str | None = None) -> int:
 
 @dataclass(frozen=True)
 class Received:
-    outcome: str  # attached | duplicate | ignored
+    outcome: str  # attached | duplicate | ignored | dropped (its customer was erased)
     feedback: int | None = None
     entry: int | None = None
 
@@ -268,6 +283,8 @@ async def receive_email(raw: bytes, now: datetime, recipient: str | None = None)
     if email.automatic:
         return Received("ignored")
     feedback_id = await find_thread(email, recipient)
+    if await _erased(feedback_id):
+        return Received("dropped")
     if not email.text:
         raise AnswerRefused("the message has no text of its own once quoted text and the signature are removed")
     entry_id, new = await attach_answer(feedback_id, email.text, email.sender, email.message_id, now)

@@ -225,7 +225,7 @@ async def test_export_page_downloads_a_json_attachment(client: AsyncTestClient) 
     assert event == {"target": f"customer:{customer_id}"}
 
     unknown = await client.post("/app/admin/privacy/export", data={"email": "nobody@example.com", "_csrf_token": token})
-    assert unknown.status_code == 404 and "No customer has this email address" in unknown.text
+    assert unknown.status_code == 404 and "Nothing is held under this email address" in unknown.text
 
 
 @pytest.mark.usefixtures("anna_and_bob")
