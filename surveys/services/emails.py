@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from urllib.parse import urlparse
 
 from afterglow import i18n
@@ -135,6 +136,20 @@ async def interrupted_handovers(now: datetime, limit: int = 100) -> list[dict]:
     )
 
 
+def logged_message(row: dict, settings: Settings) -> EmailMessage:
+    """The email a SentEmail row (read with `load_json=True`) logged, rebuilt as it was sent: same Message-ID."""
+    headers = {k: v for k, v in row["headers"].items() if k != "Message-ID"}
+    return build_message(
+        settings,
+        to=row["to"],
+        subject=row["subject"],
+        text=row["text"],
+        html=row["html"],
+        message_id=row["message_id"],
+        headers=headers,
+    )
+
+
 async def settle_handover(sent_email_id: int, resend: bool, settings: Settings) -> bool:
     """A person's decision on an interrupted handover: send it again (same Message-ID, so a mail system that has
     it already can tell), or mark it sent after checking the mail provider's log. False if it was settled before."""
@@ -147,16 +162,7 @@ async def settle_handover(sent_email_id: int, resend: bool, settings: Settings) 
     if row is None:
         return False
     if resend and not settings.dev_outbox:
-        headers = {k: v for k, v in row["headers"].items() if k != "Message-ID"}
-        msg = build_message(
-            settings,
-            to=row["to"],
-            subject=row["subject"],
-            text=row["text"],
-            html=row["html"],
-            message_id=row["message_id"],
-            headers=headers,
-        )
+        msg = logged_message(row, settings)
 
         async def still_undecided() -> bool:
             return await SentEmail.exists().where(

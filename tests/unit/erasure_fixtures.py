@@ -17,7 +17,7 @@ from piccolo.conf.apps import Finder
 
 from accounts.services import team_id
 from afterglow.failures import record_failure
-from afterglow.mail import MailNotSent, build_message
+from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from feedback.policy import Rule
 from feedback.services.channels import store_channel
@@ -28,6 +28,7 @@ from feedback.services.webhooks import queue_item_webhooks
 from feedback.tables import FeedbackItem, InboxItem, TeamChannel, ThreadEntry
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import OrderItem
+from surveys.services.emails import logged_message
 from surveys.tables import Invitation, SentEmail
 from tests.factories import event_payload, order_payload, photo_bytes
 from tests.unit.reply_fixtures import answer_to, post_form
@@ -96,17 +97,7 @@ async def suggest(client: AsyncTestClient, **fields: str) -> None:
 
 def reply_as_received(row: dict, settings: Settings) -> EmailMessage:
     """The logged reply (dev outbox) as the customer's mail program shows it."""
-    headers = {k: v for k, v in row["headers"].items() if k != "Message-ID"}
-    msg = build_message(
-        settings,
-        to=row["to"],
-        subject=row["subject"],
-        text=row["text"],
-        html=row["html"],
-        message_id=row["message_id"],
-        headers=headers,
-    )
-    return message_from_bytes(bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+    return message_from_bytes(bytes(logged_message(row, settings)), policy=email_policy.default)  # type: ignore[return-value]
 
 
 async def staff_reply(staff: AsyncTestClient, item_id: int, body: str) -> dict:
