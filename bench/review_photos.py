@@ -7,7 +7,7 @@ access log) on 127.0.0.1 and asks `/healthz` every 20 ms, timing each request fr
 nothing else going on (the baseline), then while every uploader saves its item's review with three 7000×7000
 JPEGs again and again (each save replaces the photos of the one before, so every save decodes three). Progress
 goes to stderr; the last line on stdout is one JSON object: each phase's median, 90th percentile and slowest
-`/healthz`, and the uploads' statuses.
+`/healthz`, the uploads' statuses, and `ratio`, the quiet median over the loaded one.
 """
 
 from __future__ import annotations
@@ -112,12 +112,15 @@ async def measure(port: int, paths: list[str], seconds: float) -> dict[str, obje
         until = time.perf_counter() + seconds
         uploads = [upload(client, item, photo, until, statuses) for item in items]
         loaded, *_ = await asyncio.gather(probe(client, until), *uploads)
+    quiet, busy = milliseconds(baseline), milliseconds(loaded)
     return {
         "photo_bytes": len(photo),
         "warmup_statuses": warmup,
-        "baseline": milliseconds(baseline),
-        "loaded": milliseconds(loaded),
+        "baseline": quiet,
+        "loaded": busy,
         "upload_statuses": dict(sorted(statuses.items())),
+        # The floor is /healthz with nothing else going on: 1.0 means the uploads cost the others nothing.
+        "ratio": round(quiet["p50_ms"] / max(busy["p50_ms"], 0.01), 3),
     }
 
 
