@@ -23,8 +23,10 @@ run: setup
 ## The whole suite: lint, unit (SQLite) and browser tests, then the integration suite (PostgreSQL, Redis, Celery, SMTP).
 test: setup lint test-unit test-integration
 
+## Style, then the layer map of docs/architecture.md (import contracts in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test-unit: setup
 	$(PYTEST) tests/unit tests/e2e

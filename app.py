@@ -15,9 +15,9 @@ from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 
-from accounts.admin import AdminController
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
-from accounts.controllers import SignInController
+from accounts.controllers.admin import AdminController
+from accounts.controllers.signin import SignInController
 from afterglow.bodies import BodyRequest, RefuseUnreadableBodies
 from afterglow.db import DATABASE_UNAVAILABLE, is_postgres, start_pool
 from afterglow.health import health, ready
@@ -33,15 +33,19 @@ from feedback.controllers.inbox import InboxController
 from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
+from operations.controllers.privacy import PrivacyController
+from operations.controllers.tasks import BackgroundTasksController
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
 from reviews.services.collect import item_reviews
-from shop.controllers import OrdersController
-from shop.webhooks import WebhooksController
-from surveys.controllers import DevOutboxController, SurveyController, UnsubscribeController
+from shop.controllers.orders import OrdersController
+from shop.controllers.webhooks import WebhooksController
+from surveys.controllers.outbox import DevOutboxController
+from surveys.controllers.survey import SurveyController
+from surveys.controllers.unsubscribe import UnsubscribeController
 
 
 def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 DashboardController,
                 ReviewsController,
                 AdminController,
+                PrivacyController,
+                BackgroundTasksController,
                 NotificationsController,
                 RoutingRulesController,
             ],

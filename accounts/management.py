@@ -11,6 +11,7 @@ from typing import Any
 
 from piccolo.query.functions import Count
 
+from accounts.policy import ROLES
 from accounts.services import (
     AccountError,
     Staff,
@@ -25,7 +26,7 @@ from accounts.services import (
     set_role,
     team_id,
 )
-from accounts.tables import ROLES, ApiKey, AuditEvent, StaffProfile, Team, TeamMember
+from accounts.tables import ApiKey, AuditEvent, StaffProfile, Team, TeamMember
 
 AUDIT_PAGE_SIZE = 50
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
 
-from accounts.tables import ROLES, ApiKey, AuditEvent, StaffProfile, Team, TeamMember
+from accounts.policy import ROLES
+from accounts.tables import ApiKey, AuditEvent, StaffProfile, Team, TeamMember
 from afterglow.db import UNIQUE_VIOLATIONS
 
 
@@ -108,6 +109,11 @@ async def create_team(name: str) -> int:
     except UNIQUE_VIOLATIONS:
         raise AccountError(f"team {name!r} exists already") from None
     return int(rows[0]["id"])
+
+
+async def team_names() -> dict[int, str]:
+    """Every team's name by its id, in order of name."""
+    return {row["id"]: row["name"] for row in await Team.select(Team.id, Team.name).order_by(Team.name)}
 
 
 async def team_id(slug: str) -> int:

@@ -5,8 +5,6 @@ from piccolo.columns import JSON, Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-ROLES = ("admin", "manager", "member")
-
 
 class StaffProfile(Table):
     """The role of a staff user: admin (everything), manager (all feedback, read), member (their teams' feedback)."""

@@ -99,6 +99,11 @@ def announce_feedback(source: str, source_id: int) -> None:
         logger.warning("could not announce %s %s to feedback intake (broker unreachable: %s)", source, source_id, exc)
 
 
+async def announce_saved(source: str, source_id: int) -> None:
+    """`announce_feedback` from async code: sending to the broker blocks, so it runs in a thread."""
+    await asyncio.to_thread(announce_feedback, source, source_id)
+
+
 def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:
     if settings.broker_url:
         # Short visibility timeout is harmless: no task is ever scheduled ahead (the database holds due times).

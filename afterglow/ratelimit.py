@@ -189,7 +189,7 @@ def per_minute(name: str, limit: Callable[[Settings], int], identify: Identify) 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The peer address. It is a client's own only where uvicorn believes `X-Forwarded-For` from a proxy named in
-    AFTERGLOW_TRUSTED_PROXIES (afterglow.cli.proxy_options); from anyone else the header is ignored."""
+    AFTERGLOW_TRUSTED_PROXIES (operations.cli.proxy_options); from anyone else the header is ignored."""
     return get_remote_address(request)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from afterglow import i18n
+from afterglow import i18n, kinds
 from afterglow.settings import ROOT
 
 TEMPLATE_DIR = ROOT / "templates"
@@ -24,6 +24,13 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.template_gettext, i18n.template_ngettext, newstyle=True
+    )
+    # The score scales and kind names, so no page or email writes its own.
+    env.globals.update(
+        CSAT_SCALE=kinds.CSAT_SCALE,
+        NPS_SCALE=kinds.NPS_SCALE,
+        STARS_SCALE=kinds.STARS_SCALE,
+        KIND_NAMES=kinds.KIND_NAMES,
     )
     return env
 

@@ -18,6 +18,7 @@ from litestar.response import Template
 from litestar.types import Message, Scope
 
 from afterglow import i18n
+from afterglow.forms import form_field as form_field  # handlers import it from here
 from afterglow.logs import REQUEST_ID
 from afterglow.numbers import MAX_ROW_ID
 from afterglow.settings import Settings
@@ -28,12 +29,6 @@ logger = logging.getLogger(__name__)
 #: A URL-encoded form as Litestar parses it: a field sent more than once is a list.
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def form_field(data: dict[str, Any], name: str) -> str:
-    """One form field as text: "" when missing, the last value when sent more than once."""
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value)
 
 
 #: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles).

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from afterglow.kinds import DETRACTOR_UP_TO, NPS_GROUPS, PROMOTER_FROM, SATISFIED_FROM
 from bench.harness import (
     SERVER_OPTIONS,
     bench_folder,
@@ -154,8 +155,9 @@ def _scores(rng: random.Random, kind: str, created: datetime, now: datetime) -> 
         csat = rng.choices((5, 4, 3, 2, 1), weights=(45, 25, 12, 8, 10))[0]
     if kind == "order":
         draw = rng.random()
-        nps = rng.randint(9, 10) if draw < 0.45 + 0.08 * season else rng.randint(7, 8)
-        nps = rng.randint(0, 6) if draw > 0.75 + 0.06 * season else nps
+        promoters, passives, detractors = (NPS_GROUPS[g] for g in ("promoters", "passives", "detractors"))
+        nps = rng.randint(*promoters) if draw < 0.45 + 0.08 * season else rng.randint(*passives)
+        nps = rng.randint(*detractors) if draw > 0.75 + 0.06 * season else nps
     if kind == "review":
         rating = rng.choices((5, 4, 3, 2, 1), weights=(55, 22, 9, 5, 9))[0]
     score = rating or csat
@@ -294,22 +296,25 @@ SELECT date_trunc('week', day)::date AS week, SUM(nps_n) AS n, SUM(promoters) AS
 FROM dashboard_day WHERE segment = '' AND value = '' AND day BETWEEN $1 AND $2 GROUP BY 1 ORDER BY 1
 """
 #: The same figures straight from the feedback, invitations, topics and inbox, with no rollup ($1 start of the
-#: period before, $2 start of the period, $3 its end, as UTC instants; $4 now). Weeks and days in the shop's zone.
-FACTS_SQL = """
+#: period before, $2 start of the period, $3 its end, as UTC instants; $4 now). Weeks and days in the shop's zone;
+#: the NPS and CSAT cut-offs are ints from afterglow.kinds.
+FACTS_SQL = f"""
 WITH f AS (
   SELECT created_at, created_at >= $2 AS current, nps, csat, rating, label, channel, language, categories
   FROM feedback_item WHERE created_at >= $1 AND created_at < $3),
 kpi AS (
-  SELECT current, COUNT(*) items, COUNT(nps) nps_n, COUNT(*) FILTER (WHERE nps >= 9) p,
-         COUNT(*) FILTER (WHERE nps <= 6) d, COUNT(csat) csat_n, COUNT(*) FILTER (WHERE csat >= 4) csat_ok,
+  SELECT current, COUNT(*) items, COUNT(nps) nps_n, COUNT(*) FILTER (WHERE nps >= {PROMOTER_FROM:d}) p,
+         COUNT(*) FILTER (WHERE nps <= {DETRACTOR_UP_TO:d}) d, COUNT(csat) csat_n,
+         COUNT(*) FILTER (WHERE csat >= {SATISFIED_FROM:d}) csat_ok,
          COUNT(rating) rating_n, SUM(rating) rating_sum, COUNT(*) FILTER (WHERE label = 'positive') pos,
          COUNT(*) FILTER (WHERE label = 'neutral') neu, COUNT(*) FILTER (WHERE label = 'negative') neg,
          COUNT(*) FILTER (WHERE label = 'mixed') mix
   FROM f GROUP BY 1),
 weeks AS (
   SELECT date_trunc('week', created_at AT TIME ZONE 'Europe/Berlin') week, COUNT(*) items, COUNT(nps) nps_n,
-         COUNT(*) FILTER (WHERE nps >= 9) p, COUNT(*) FILTER (WHERE nps <= 6) d, COUNT(csat) csat_n,
-         COUNT(*) FILTER (WHERE csat >= 4) csat_ok, COUNT(rating) rating_n, SUM(rating) rs,
+         COUNT(*) FILTER (WHERE nps >= {PROMOTER_FROM:d}) p, COUNT(*) FILTER (WHERE nps <= {DETRACTOR_UP_TO:d}) d,
+         COUNT(csat) csat_n,
+         COUNT(*) FILTER (WHERE csat >= {SATISFIED_FROM:d}) csat_ok, COUNT(rating) rating_n, SUM(rating) rs,
          COUNT(*) FILTER (WHERE label = 'positive') pos, COUNT(*) FILTER (WHERE label = 'neutral') neu,
          COUNT(*) FILTER (WHERE label = 'negative') neg, COUNT(*) FILTER (WHERE label = 'mixed') mix
   FROM f WHERE current GROUP BY 1),
@@ -334,10 +339,10 @@ SELECT (SELECT json_agg(kpi) FROM kpi), (SELECT json_agg(weeks) FROM weeks), (SE
        (SELECT json_agg(topics) FROM topics), (SELECT row_to_json(inbox) FROM inbox),
        (SELECT json_agg(closing) FROM closing), (SELECT json_agg(menus) FROM menus)
 """
-#: NPS by week for a year straight from the feedback ($1, $2: the year as UTC instants).
-TREND_SQL = """
+#: NPS by week for a year straight from the feedback ($1, $2: the year as UTC instants; cut-offs from afterglow.kinds).
+TREND_SQL = f"""
 SELECT date_trunc('week', created_at AT TIME ZONE 'Europe/Berlin') AS week, COUNT(nps) AS n,
-       COUNT(*) FILTER (WHERE nps >= 9) AS p, COUNT(*) FILTER (WHERE nps <= 6) AS d
+       COUNT(*) FILTER (WHERE nps >= {PROMOTER_FROM:d}) AS p, COUNT(*) FILTER (WHERE nps <= {DETRACTOR_UP_TO:d}) AS d
 FROM feedback_item WHERE created_at >= $1 AND created_at < $2 AND nps IS NOT NULL GROUP BY 1 ORDER BY 1
 """
 
@@ -425,7 +430,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             log(f"{args.rows} responses written and rolled up in {time.perf_counter() - started:.0f} s")
             run_python(
                 "-m",
-                "afterglow.cli",
+                "operations.cli",
                 "createuser",
                 "--username",
                 "bench-manager",

@@ -138,7 +138,7 @@ class Server:
 
 
 def _proxy_args(env: Mapping[str, str]) -> list[str]:
-    """uvicorn's proxy handling as `afterglow run` sets it (afterglow.cli.proxy_options): X-Forwarded-For is believed
+    """uvicorn's proxy handling as `afterglow run` sets it (operations.cli.proxy_options): X-Forwarded-For is believed
     only from AFTERGLOW_TRUSTED_PROXIES, never by default from 127.0.0.1."""
     trusted = env.get("AFTERGLOW_TRUSTED_PROXIES", "").strip()
     return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
@@ -499,7 +499,7 @@ def migrated_app_env(args: argparse.Namespace, data_dir: Path, port: int, **sett
         from afterglow.db import recreate_postgres_database
 
         asyncio.run(recreate_postgres_database(args.database_url))
-    run_python("-m", "afterglow.cli", "migrate", env=env)
+    run_python("-m", "operations.cli", "migrate", env=env)
     return env
 
 

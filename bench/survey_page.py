@@ -48,8 +48,8 @@ async def _seed(count: int, moment: datetime) -> list[str]:
     """`count` delivered orders, one dispatch pass; returns the signed survey paths (`/s/<signed>`)."""
     import msgspec
 
-    from afterglow.cli import run_dispatch
     from afterglow.settings import get_settings
+    from operations.cli import run_dispatch
     from shop.schemas import EventIn, OrderIn
     from shop.services import ingest_order, record_event
     from surveys.services.links import survey_token

@@ -154,7 +154,7 @@ async def _write_batch(batch: list[dict[str, Any]]) -> None:
 
 async def _seed(rows: list[dict[str, Any]]) -> None:
     from accounts.services import create_team
-    from afterglow.demo import seed_rules
+    from operations.demo import seed_rules
     from reviews.tables import Review
 
     for team in ("Support", "Logistics", "Product"):

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from afterglow.errors import FieldError
+from afterglow.kinds import RULE_KINDS, SCALES, score_of
 
-#: What a rule's `kind` condition can name, as staff read it. "" (any kind) is not listed.
-RULE_KINDS: dict[str, str] = {
-    "csat": "CSAT (order survey)",
-    "nps": "NPS",
-    "review": "Product review",
-    "support": "Support CSAT",
-    "suggestion": "Suggestion box",
-}
-#: The score scale of each kind that has one.
-SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "review": (1, 5), "support": (1, 5)}
 LABELS = ("positive", "neutral", "negative", "mixed")
 PRIORITIES = ("urgent", "high", "normal", "low")
-#: Feedback kinds (FeedbackItem.kind) and the rule kinds each one can match.
-FEEDBACK_KINDS = ("order", "support", "review", "suggestion")
 SLA_MAX_HOURS = 24 * 90
 NAME_MAX = 120
 #: The longest value a condition can name: what FeedbackItem stores of a category and a channel.
@@ -46,15 +36,7 @@ class Facts:
 
     def score(self, rule_kind: str) -> int | None:
         """The score a rule of `rule_kind` tests, or None when this feedback has none of that kind."""
-        if rule_kind == "csat":
-            return self.csat if self.kind == "order" else None
-        if rule_kind == "nps":
-            return self.nps if self.kind == "order" else None
-        if rule_kind == "support":
-            return self.csat if self.kind == "support" else None
-        if rule_kind == "review":
-            return self.rating if self.kind == "review" else None
-        return None
+        return score_of(rule_kind, self.kind, {"csat": self.csat, "nps": self.nps, "rating": self.rating})
 
     def is_kind(self, rule_kind: str) -> bool:
         """True when the feedback is of the rule's kind: an order survey is "csat" or "nps" once that score is given."""
@@ -113,7 +95,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Decision:
+class RoutingDecision:
     """The rules that matched, in order; none means the triage inbox."""
 
     rules: tuple[Rule, ...] = field(default_factory=tuple)
@@ -160,7 +142,7 @@ def matches(rule: Rule, facts: Facts) -> bool:
     )
 
 
-def evaluate(rules: Iterable[Rule], facts: Facts) -> Decision:
+def evaluate(rules: Iterable[Rule], facts: Facts) -> RoutingDecision:
     """Active rules in position order; the first match ends it unless that rule says to go on."""
     matched: list[Rule] = []
     for rule in sorted(rules, key=lambda r: (r.position, r.id)):
@@ -169,7 +151,54 @@ def evaluate(rules: Iterable[Rule], facts: Facts) -> Decision:
         matched.append(rule)
         if not rule.continue_after:
             break
-    return Decision(tuple(matched))
+    return RoutingDecision(tuple(matched))
+
+
+# Routing: what real routing and the rule preview both decide with ---------------------------------------------
+
+#: The inbox slot of feedback no rule matched (an inbox item's key is "<feedback id>:<slot>").
+TRIAGE_SLOT = "triage"
+#: Whom an inbox slot belongs to (a team id, None for triage) and the rule that put the feedback there.
+Slots = dict[str, tuple[int | None, Rule | None]]
+
+
+def routable(rules: Iterable[Rule], team_ids: Collection[int]) -> list[Rule]:
+    """The rules routing applies: the active ones, without the teams that no longer exist. A rule left with no team
+    (and not filing without follow-up) matches nothing."""
+    kept = []
+    for rule in rules:
+        if not rule.active:
+            continue
+        if not rule.archive:
+            rule = replace(rule, teams=tuple(t for t in rule.teams if t in team_ids))
+            if not rule.teams:
+                continue
+        kept.append(rule)
+    return kept
+
+
+def decide_routing(rules: Iterable[Rule], facts: Facts, team_ids: Collection[int]) -> RoutingDecision:
+    """Where this feedback goes under these rules, given the ids of the teams that exist."""
+    return evaluate(routable(rules, team_ids), facts)
+
+
+def inbox_slots(decision: RoutingDecision) -> Slots:
+    """The inbox items the feedback belongs in: one per team it goes to, or triage when no rule matched."""
+    wanted: Slots = {TRIAGE_SLOT: (None, None)} if decision.triage else {}
+    for team, rule in decision.teams.items():
+        wanted[str(team)] = (team, rule)
+    return wanted
+
+
+def due_at(rule: Rule | None, given_at: datetime) -> datetime | None:
+    """When a reply is due: the rule's reply time counted from when the feedback was given; None without one."""
+    return given_at + timedelta(hours=rule.sla_hours) if rule and rule.sla_hours else None
+
+
+def untouched(status: str, assignee: int | None) -> bool:
+    """An inbox item nobody has started on (still new, unassigned) may leave an inbox it no longer belongs in,
+    unless something was written on it."""
+    return status == "new" and assignee is None
 
 
 class InvalidRule(FieldError):

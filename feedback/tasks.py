@@ -12,10 +12,9 @@ from celery import Task
 from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
 from afterglow.mail import MailNotSent
 from afterglow.settings import get_settings
-from feedback.dashboard.digest import claim_due_digests
-from feedback.dashboard.digest import send_weekly_digest as send_digest
+from feedback.dashboard.digest import claim_due_digests, send_manager_digest
 from feedback.dashboard.rollup import sweep as sweep_rollup
-from feedback.services.digests import send_digests
+from feedback.services.digests import send_team_digests
 from feedback.services.intake import Ingested, ingest, ingest_pending
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
 from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
@@ -81,7 +80,7 @@ def notify_pending(now_iso: str | None = None) -> dict[str, int]:
 @celery_app.task(name="feedback.team_digests")
 def team_digests(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass (every five minutes): each team's daily digest once its local hour has come. Safe to run twice."""
-    return run_async(send_digests(task_now(now_iso), get_settings()))
+    return run_async(send_team_digests(task_now(now_iso), get_settings()))
 
 
 @celery_app.task(name="feedback.deliver_webhook")
@@ -147,4 +146,4 @@ def weekly_digests(now_iso: str | None = None) -> int:
 @celery_app.task(name="feedback.send_weekly_digest", **MAIL_RETRY)
 def send_weekly_digest(digest_id: int, now_iso: str | None = None) -> str:
     """Email one manager's weekly digest. Safe to run twice: the mail log says it went."""
-    return run_async(send_digest(digest_id, task_now(now_iso), get_settings()))
+    return run_async(send_manager_digest(digest_id, task_now(now_iso), get_settings()))

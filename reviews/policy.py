@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
+from afterglow.kinds import STARS_SCALE
 from afterglow.numbers import whole_number
 
 #: Stars a review can have.
-RATINGS = range(1, 6)
+RATINGS = STARS_SCALE.points
 
 
 def parse_rating(raw: str) -> int | None:

@@ -85,6 +85,14 @@ async def ingest_order(data: OrderIn) -> tuple[OrderOut, bool]:
     return await order_out(order_id), True
 
 
+async def find_order(external_id: str) -> OrderOut:
+    """The order the shop knows by `external_id`, or OrderNotFound."""
+    row = await Order.select(Order.id).where(Order.external_id == external_id).first()
+    if row is None:
+        raise OrderNotFound(external_id)
+    return await order_out(int(row["id"]))
+
+
 async def order_out(order_id: int) -> OrderOut:
     order = (
         await Order.select(*Order.all_columns(exclude=[Order.customer]), *Order.customer.all_columns())
@@ -144,6 +152,21 @@ async def record_event(external_id: str, event: EventIn, source: str = "api") ->
     elif event.type in {"complaint_opened", "complaint_closed"}:
         await _refresh_complaint(order_id)
     return True
+
+
+async def record_first_report(external_id: str, event: EventIn, source: str) -> None:
+    """Record an event a shop's webhook reports, unless the order already has that delivery, return or
+    cancellation: shops resend the whole order on every edit, with a fresh modification date, and the first report
+    counts. Other event types are recorded as `record_event` does."""
+    column = _TIMESTAMP_COLUMN.get(event.type)
+    if column is None:
+        await record_event(external_id, event, source=source)
+        return
+    row = await Order.select(column).where(Order.external_id == external_id).first()
+    if row is None:
+        raise OrderNotFound(external_id)
+    if row[column._meta.name] is None:
+        await record_event(external_id, event, source=source)
 
 
 async def _refresh_complaint(order_id: int) -> None:

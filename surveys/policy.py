@@ -97,13 +97,13 @@ class Wait:
     reason: str
 
 
-Decision = Send | Skip | Wait
+SendDecision = Send | Skip | Wait
 
 #: How often an invitation held by an open complaint is looked at again.
 HOLD_RECHECK = timedelta(hours=1)
 
 
-def decide(s: Situation) -> Decision:
+def decide(s: Situation) -> SendDecision:
     """Send now, skip for good (with the reason), or wait until a later moment."""
     if s.unsubscribed:
         return Skip("unsubscribed")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from feedback.analysis import label as policy
+from afterglow.kinds import STARS_SCALE
+from feedback.analysis.label import CONTRAST_WEIGHT, LATER_WEIGHT_STEP, MIXED_POLE, combine, normalise_score
 from feedback.analysis.language import detect_language, normalise_language
 from feedback.analysis.lexicons import (
     LANGUAGES_WITH_LEXICON,
@@ -16,7 +17,6 @@ from feedback.analysis.lexicons import score as score_text
 from feedback.analysis.model import Analysis, Aspect, SentenceSentiment
 from feedback.analysis.topics import topic_for
 
-DEFAULT_SCALE = (1, 5)
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
@@ -25,10 +25,10 @@ def analyse(
 ) -> Analysis:
     """Tag one comment; `score` on `scale` (default 1–5 stars) weighs into the label; `language` is a hint that wins."""
     text = text.strip()
-    normalised = None if score is None else policy.normalise_score(score, scale or DEFAULT_SCALE)
+    normalised = None if score is None else normalise_score(score, scale or STARS_SCALE)
     lang = normalise_language(language) if language else detect_language(text) or lexicon_language(text)
     if not text or lang not in LANGUAGES_WITH_LEXICON:
-        verdict = policy.combine(None, False, normalised)
+        verdict = combine(None, False, normalised)
         return Analysis(lang if text or language else "", None, None, verdict.label, verdict.source, False, (), (), ())
 
     sentences: list[SentenceSentiment] = []
@@ -50,7 +50,7 @@ def analyse(
         for start, end, contrast in clause_spans(lang, sentence):
             part = score_text(lang, " ".join(tokens[start:end]))
             if part.opinion_words:
-                weight = (1 + policy.LATER_WEIGHT_STEP * position) * (policy.CONTRAST_WEIGHT if contrast else 1)
+                weight = (1 + LATER_WEIGHT_STEP * position) * (CONTRAST_WEIGHT if contrast else 1)
                 weighted.append((weight, part.polarity, part.subjectivity))
                 poles.append(part.polarity)
                 near[start:end] = [round(part.polarity, 4)] * (end - start)
@@ -62,8 +62,8 @@ def analyse(
         total = sum(w for w, _, _ in weighted)
         polarity = round(sum(w * p for w, p, _ in weighted) / total, 4)
         subjectivity = round(sum(w * s for w, _, s in weighted) / total, 4)
-    mixed = any(p >= policy.MIXED_POLE for p in poles) and any(p <= -policy.MIXED_POLE for p in poles)
-    verdict = policy.combine(polarity, mixed, normalised)
+    mixed = any(p >= MIXED_POLE for p in poles) and any(p <= -MIXED_POLE for p in poles)
+    verdict = combine(polarity, mixed, normalised)
     topics = tuple(dict.fromkeys(a.topic for a in aspects if a.topic))
     return Analysis(
         lang,

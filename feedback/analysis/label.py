@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from afterglow.kinds import DETRACTOR_UP_TO, NPS_SCALE, PROMOTER_FROM
+
 # A text or combined polarity at or beyond ±LABEL_THRESHOLD is positive/negative; closer to 0 it is neutral.
 LABEL_THRESHOLD = 0.1
 # A normalised score (-1..1) at or beyond ±SCORE_THRESHOLD is positive/negative: 4 of 5 stars (0.5) is positive.
@@ -25,7 +27,6 @@ CLEAR_TEXT = 0.4
 LATER_WEIGHT_STEP = 0.5
 CONTRAST_WEIGHT = 2.0
 # NPS (0..10): detractors 0–6 map onto -1..NPS_TOP_DETRACTOR, passives 7–8 are 0, promoters 9 → 0.5 and 10 → 1.
-NPS_SCALE = (0, 10)
 NPS_TOP_DETRACTOR = -0.25
 
 
@@ -37,9 +38,11 @@ def normalise_score(score: int, scale: tuple[int, int]) -> float:
     if not low <= score <= high:
         raise ValueError(f"score {score} is outside the scale {low}..{high}")
     if scale == NPS_SCALE:
-        if score <= 6:
-            return round(-1.0 + score * (1.0 + NPS_TOP_DETRACTOR) / 6, 4)
-        return {7: 0.0, 8: 0.0, 9: 0.5, 10: 1.0}[score]
+        if score <= DETRACTOR_UP_TO:
+            return round(-1.0 + score * (1.0 + NPS_TOP_DETRACTOR) / DETRACTOR_UP_TO, 4)
+        if score < PROMOTER_FROM:
+            return 0.0
+        return round(0.5 + 0.5 * (score - PROMOTER_FROM) / (high - PROMOTER_FROM), 4)
     return round(-1.0 + 2.0 * (score - low) / (high - low), 4)
 
 

@@ -17,10 +17,9 @@ from litestar.response import Redirect, Template
 from accounts.auth import require_roles, signed_in
 from afterglow.mail import MailNotSent
 from afterglow.web import NO_STORE, AppSettings, Form, Now, error_page, form_field
-from feedback.services import channels, notifications, webhooks
-from feedback.services.channels import ChannelError, UnknownTeam
+from feedback.services import notifications, notify_settings, webhooks
 from feedback.services.destinations import RefusedDestination
-from feedback.tables import WebhookDelivery
+from feedback.services.notify_settings import NotifySettingsError, UnknownTeam
 
 PAGE = "feedback/pages/channels.html"
 CARD = "feedback/partials/channel_card.html"
@@ -42,8 +41,8 @@ ERRORS = {
 
 
 def _typed(card: dict[str, Any]) -> dict[str, Any]:
-    channel = card["channel"]
-    return {"email": channel.email, "digest": channel.digest, "webhook_url": channel.webhook_url}
+    notify = card["notify"]
+    return {"email": notify.email, "digest": notify.digest, "webhook_url": notify.webhook_url}
 
 
 class NotificationsController(Controller):
@@ -73,10 +72,12 @@ class NotificationsController(Controller):
         }
         try:
             allowed = settings.webhook_allowed_hosts
-            secret = await channels.save_channel(signed_in(request), team_slug, now=now, allowed_hosts=allowed, **typed)
+            secret = await notify_settings.save_notify_settings(
+                signed_in(request), team_slug, now=now, allowed_hosts=allowed, **typed
+            )
         except UnknownTeam:
             return self._no_team(request)
-        except ChannelError as exc:
+        except NotifySettingsError as exc:
             card = {"form": typed, "error": exc.message, "field": exc.field}
             return await self._card(request, settings, team_slug, 400, **card)
         if secret:
@@ -94,7 +95,7 @@ class NotificationsController(Controller):
             secret = await webhooks.regenerate_secret(signed_in(request), team_slug, now)
         except UnknownTeam:
             return self._no_team(request)
-        except ChannelError:
+        except NotifySettingsError:
             return await self._refused(request, settings, team_slug, "no-webhook")
         done = "New secret made: give it to the receiver now."
         return await self._card(request, settings, team_slug, secret=secret, done=done)
@@ -124,7 +125,7 @@ class NotificationsController(Controller):
             delivery = await webhooks.send_test_webhook(signed_in(request), team_slug, now, settings)
         except UnknownTeam:
             return self._no_team(request)
-        except ChannelError:
+        except NotifySettingsError:
             return await self._refused(request, settings, team_slug, "no-webhook")
         except RefusedDestination as exc:  # nothing was contacted, so the answer tells nothing about the address
             if not request.htmx:
@@ -155,7 +156,7 @@ class NotificationsController(Controller):
             status_code, notice, error = 400, "", ERRORS["not-retryable"]
         if not request.htmx:
             return self._back(request, done="retried") if not error else self._back(request, error="not-retryable")
-        row = (await webhooks.deliveries(WebhookDelivery.id == delivery_id))[0]
+        row = await webhooks.delivery(delivery_id)
         context = {"d": row, "notice": notice, "error": error, "language": "en"}
         return Template(template_name=ROW, context=context, status_code=status_code)
 
@@ -174,12 +175,9 @@ class NotificationsController(Controller):
         """The whole page; `cards` (team slug → what that card shows besides its settings) for the one changed."""
         changed: dict[str, dict[str, Any]] = context.pop("cards", {})
         cards = []
-        for card in await channels.overview():
-            extra = changed.get(card["channel"].slug, {})
+        for card in await notify_settings.overview():
+            extra = changed.get(card["notify"].slug, {})
             cards.append({**card, "form": _typed(card), **extra})
-        failed = await webhooks.deliveries(
-            (WebhookDelivery.status == "failed") & (WebhookDelivery.event != webhooks.TEST_EVENT), limit=100
-        )
         return Template(
             template_name=PAGE,
             context={
@@ -187,8 +185,8 @@ class NotificationsController(Controller):
                 "user": request.user,
                 "tab": "notifications",
                 "cards": cards,
-                "failed": failed,
-                "recent": await webhooks.deliveries(WebhookDelivery.id > 0, limit=20),
+                "failed": await webhooks.failed_deliveries(),
+                "recent": await webhooks.recent_deliveries(),
                 "digest_hour": settings.digest_hour,
                 "timezone": settings.shop_timezone,
                 **context,
@@ -204,8 +202,8 @@ class NotificationsController(Controller):
         with that card so."""
         if not request.htmx:
             return await self._page(request, settings, status_code, cards={slug: extra})
-        channel = await channels.channel_by_slug(slug)
-        card = (await channels.overview([channel.team_id]))[0]
+        team = await notify_settings.notify_settings_of(slug)
+        card = (await notify_settings.overview([team.team_id]))[0]
         context = {"language": "en", "card": {**card, "form": _typed(card), **extra}, "settings": settings}
         headers = NO_STORE if "secret" in extra else None
         return Template(template_name=CARD, context=context, status_code=status_code, headers=headers)

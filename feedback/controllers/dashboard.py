@@ -20,11 +20,10 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 
 from accounts.auth import require_roles
-from accounts.services import Staff
-from accounts.tables import Team
+from accounts.services import Staff, team_names
 from afterglow.numbers import whole_number
 from afterglow.settings import Settings
-from afterglow.web import AppSettings, Form, Now
+from afterglow.web import AppSettings, Form, Now, form_field
 from feedback.dashboard.compare import compared, comparison
 from feedback.dashboard.digest import set_weekly_digest, weekly_digest_on
 from feedback.dashboard.overview import CHARTS, SPECS, ChartSet, DrillLink, chart, overview, trend
@@ -92,7 +91,7 @@ async def _selection(request: HTMXRequest, settings: Settings, now: datetime) ->
         typed["period"] = ""  # the from–to dates decide
     elif request.htmx and request.htmx.trigger_name == "period":
         typed["from"] = typed["to"] = ""  # a preset just chosen replaces the dates
-    teams = {row["id"]: row["name"] for row in await Team.select(Team.id, Team.name).order_by(Team.name)}
+    teams = await team_names()
     selection = Selection(typed=typed, teams=teams)
     try:
         selection.segment = parse_segment(typed, set(teams))
@@ -297,8 +296,7 @@ class DashboardController(Controller):
     async def digest(self, request: HTMXRequest, data: Form, now: Now) -> Template | Redirect:
         """Switch one's own weekly digest email on (`on=1`) or off."""
         user: Staff = request.user
-        value = data.get("on", "")
-        on = str(value[-1] if isinstance(value, list) else value) == "1"
+        on = form_field(data, "on") == "1"
         await set_weekly_digest(user, on, now)
         if request.htmx:
             context = {"digest_on": on, "saved": True}

@@ -14,14 +14,13 @@ from functools import partial
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from accounts.auth import require_roles, signed_in
 from afterglow.numbers import whole_number
-from afterglow.web import Now, error_page
+from afterglow.web import Now, error_page, form_field
 from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import LABELS
 from feedback.services import agents, inbox_list, thread
@@ -56,11 +55,6 @@ DONE = {
 Answer = Template | Redirect | Response[Any]
 #: Only admins and members handle feedback; managers read it.
 handlers_only = [require_roles("admin", "member")]
-
-
-def _text(form: FormMultiDict, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 def _partial(request: HTMXRequest) -> bool:
@@ -132,7 +126,7 @@ class InboxController(Controller):
         status_code = 200
         try:
             days = agents.parse_period(raw)
-        except agents.InvalidPeriod as exc:
+        except agents.UnofferedPeriod as exc:
             context.update(error=str(exc), scores=[])
             status_code = 400
         else:
@@ -224,7 +218,7 @@ class InboxController(Controller):
     async def status(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
         """New → in progress → resolved or won't fix, and reopen."""
         form = await request.form()
-        target = _text(form, "status")
+        target = form_field(form, "status")
         change = partial(thread.set_status, signed_in(request), item_id, target, now)
         return await self._change(request, item_id, now, change, part=HANDLING, done="status", typed={})
 
@@ -232,7 +226,7 @@ class InboxController(Controller):
     async def assign(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
         """To a member of the item's team ("me" for oneself; admins may choose anyone), or to nobody ("")."""
         form = await request.form()
-        raw = _text(form, "assignee").strip()
+        raw = form_field(form, "assignee").strip()
         user = signed_in(request)
 
         async def change() -> None:
@@ -248,7 +242,7 @@ class InboxController(Controller):
     async def note(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
         """An internal note on the timeline."""
         form = await request.form()
-        body = _text(form, "note")
+        body = form_field(form, "note")
         change = partial(thread.add_note, signed_in(request), item_id, body, now)
         return await self._change(request, item_id, now, change, part=TIMELINE, done="note", typed={"note": body})
 
@@ -256,7 +250,7 @@ class InboxController(Controller):
     async def move(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
         """Hand the feedback to another team (by its slug), closing it here."""
         form = await request.form()
-        team, note = _text(form, "team"), _text(form, "move_note")
+        team, note = form_field(form, "team"), form_field(form, "move_note")
         change = partial(thread.move, signed_in(request), item_id, team, note, now)
         typed = {"team": team, "move_note": note}
         return await self._change(request, item_id, now, change, part=HANDLING, done="moved", typed=typed)
@@ -265,7 +259,7 @@ class InboxController(Controller):
     async def label(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
         """Correct the sentiment label ("" gives it back to the analyser)."""
         form = await request.form()
-        chosen = _text(form, "label")
+        chosen = form_field(form, "label")
         change = partial(thread.correct_label, signed_in(request), item_id, chosen, now)
         return await self._change(request, item_id, now, change, part=TAGS, done="label", typed={"label": chosen})
 

@@ -15,8 +15,9 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from accounts.auth import require_roles, signed_in
+from afterglow.kinds import RULE_KINDS, SCALES
 from afterglow.web import Form, Now, error_page
-from feedback.policy import LABELS, PRIORITIES, RULE_KINDS, SCALES, InvalidRule
+from feedback.policy import LABELS, PRIORITIES, InvalidRule
 from feedback.services import rules
 from feedback.services.rule_form import RuleForm, previewable, rule_choices
 from feedback.services.rules import Preview, UnknownRule

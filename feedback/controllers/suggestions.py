@@ -7,7 +7,6 @@ address sent too many). The language follows the browser."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -17,7 +16,6 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from afterglow import i18n
-from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import PUBLIC_LIMITS, RATE_LIMIT_STORE, hit_per_address, too_many_requests_page
 from afterglow.web import FRAME_OK, AppSettings, Form, Now, page, request_language
 from feedback.services.suggestions import (
@@ -27,8 +25,8 @@ from feedback.services.suggestions import (
     form_token,
     honeypot_filled,
     parse_suggestion,
-    save_suggestion,
     spend_form_token,
+    submit_suggestion,
 )
 
 PAGE = "feedback/suggestion/page.html"
@@ -169,8 +167,7 @@ class SuggestionBoxController(Controller):
                 return self._page(
                     request, settings, now, embed, typed=typed, error=exc, status_code=status, whole_page=whole_page
                 )
-            suggestion_id = await save_suggestion(given, language, now)
-            await asyncio.to_thread(announce_feedback, "suggestion", suggestion_id)
+            await submit_suggestion(given, language, now)
         # A filled honeypot (a bot) gets the same answer as a person, and nothing is stored.
         if whole_page:
             return Redirect(path=request.app.route_reverse(ROUTES[embed]["thanks"]), status_code=303)

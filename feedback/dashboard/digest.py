@@ -119,7 +119,7 @@ async def digest_figures(week: date, now: datetime, timezone: str) -> DigestFigu
     return DigestFigures(period, top, weeks, moves, await handling(Segment(), now))
 
 
-def render_digest(figures: DigestFigures, to: str, settings: Settings) -> Rendered:
+def render_manager_digest(figures: DigestFigures, to: str, settings: Settings) -> Rendered:
     query = urlencode({"from": figures.week.start.isoformat(), "to": figures.week.end.isoformat(), "grain": "day"})
     context = {
         "shop_name": settings.shop_name,
@@ -138,7 +138,7 @@ def render_digest(figures: DigestFigures, to: str, settings: Settings) -> Render
     )
 
 
-async def send_weekly_digest(digest_id: int, now: datetime, settings: Settings) -> str:
+async def send_manager_digest(digest_id: int, now: datetime, settings: Settings) -> str:
     """Send one claimed digest. Returns "sent", "sent-before", "switched-off" (since it was planned) or "gone"."""
     row = (
         await WeeklyDigest.select(WeeklyDigest.id, WeeklyDigest.user, WeeklyDigest.week, WeeklyDigest.status)
@@ -157,7 +157,7 @@ async def send_weekly_digest(digest_id: int, now: datetime, settings: Settings) 
     if row["status"] == "sent" or await SentEmail.exists().where(SentEmail.message_id == mid):
         await WeeklyDigest.update(done).where(WeeklyDigest.id == digest_id)
         return "sent-before"
-    mail = render_digest(await digest_figures(week, now, settings.shop_timezone), person["email"], settings)
+    mail = render_manager_digest(await digest_figures(week, now, settings.shop_timezone), person["email"], settings)
     sent = await deliver(mail, mid, PURPOSE, None, now, settings)
     await WeeklyDigest.update(done).where(WeeklyDigest.id == digest_id)
     return "sent" if sent else "sent-before"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from afterglow.kinds import CSAT_SCALE, SATISFIED, STARS_SCALE
 from feedback.dashboard.charts import Chart, Line, line_chart
 from feedback.dashboard.figures import MEASURES, Change, Totals, nps_change, plain_change, share_change
 from feedback.dashboard.handling import Handling, handling, median_hours_to_close
@@ -99,10 +100,14 @@ SPECS = {
         "NPS", (Line("NPS", lambda t: t.nps, lambda t: t.nps_n, "nps", interval=lambda t: t.nps_interval),),
         _signed, "answers", (-100.0, 100.0), ("nps_n", "promoters", "detractors"),
     ),
-    "csat": ChartSpec("CSAT (4–5 of 5)", (Line("CSAT", lambda t: t.csat, lambda t: t.csat_n, "csat"),), _pct,
-                      "answers", (0.0, 100.0), ("csat_n", "csat_ok")),
-    "rating": ChartSpec("Review rating", (Line("Rating", lambda t: t.rating, lambda t: t.rating_n, "reviews"),),
-                        _stars, "reviews", (1.0, 5.0), ("rating_n", "rating_sum")),
+    "csat": ChartSpec(
+        f"CSAT ({SATISFIED.text} of {CSAT_SCALE.high})", (Line("CSAT", lambda t: t.csat, lambda t: t.csat_n, "csat"),),
+        _pct, "answers", (0.0, 100.0), ("csat_n", "csat_ok"),
+    ),
+    "rating": ChartSpec(
+        "Review rating", (Line("Rating", lambda t: t.rating, lambda t: t.rating_n, "reviews"),),
+        _stars, "reviews", (float(STARS_SCALE.low), float(STARS_SCALE.high)), ("rating_n", "rating_sum"),
+    ),
     "sentiment": ChartSpec(
         "Sentiment (% of feedback)",
         tuple(Line(label.capitalize(), _label_share(label), lambda t: t.labelled, label)

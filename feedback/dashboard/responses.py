@@ -17,22 +17,25 @@ from zoneinfo import ZoneInfo
 
 from piccolo.querystring import QueryString
 
+from afterglow.kinds import NOT_SATISFIED, NPS_GROUPS, SATISFIED, kind_name
 from feedback.dashboard.periods import Period, utc_bounds
-from feedback.dashboard.segments import KIND_NAMES, Segment, feedback_conditions, joined
+from feedback.dashboard.segments import Segment, feedback_conditions, joined
 from feedback.dashboard.totals import engine
 from feedback.services.tagging import topics_by_item
 from feedback.tables import FeedbackItem, InboxItem
 
-#: measure → (what the list is called, the condition on `feedback_item AS f`)
+_PROMOTERS, _PASSIVES, _DETRACTORS = (NPS_GROUPS[name] for name in ("promoters", "passives", "detractors"))
+#: measure → (what the list is called, the condition on `feedback_item AS f`). The score ranges are ints from
+#: afterglow.kinds, so writing them into the SQL is safe.
 MEASURES: dict[str, tuple[str, str]] = {
     "": ("All feedback", ""),
     "nps": ("NPS answers", "f.nps IS NOT NULL"),
-    "promoters": ("Promoters (9–10)", "f.nps >= 9"),
-    "passives": ("Passives (7–8)", "f.nps BETWEEN 7 AND 8"),
-    "detractors": ("Detractors (0–6)", "f.nps <= 6"),
+    "promoters": (f"Promoters ({_PROMOTERS.text})", f"f.nps >= {_PROMOTERS.low:d}"),
+    "passives": (f"Passives ({_PASSIVES.text})", f"f.nps BETWEEN {_PASSIVES.low:d} AND {_PASSIVES.high:d}"),
+    "detractors": (f"Detractors ({_DETRACTORS.text})", f"f.nps <= {_DETRACTORS.high:d}"),
     "csat": ("CSAT answers", "f.csat IS NOT NULL"),
-    "satisfied": ("Satisfied (CSAT 4–5)", "f.csat >= 4"),
-    "unsatisfied": ("Not satisfied (CSAT 1–3)", "f.csat <= 3"),
+    "satisfied": (f"Satisfied (CSAT {SATISFIED.text})", f"f.csat >= {SATISFIED.low:d}"),
+    "unsatisfied": (f"Not satisfied (CSAT {NOT_SATISFIED.text})", f"f.csat <= {NOT_SATISFIED.high:d}"),
     "reviews": ("Reviews", "f.rating IS NOT NULL"),
     "positive": ("Positive", "f.label = 'positive'"),
     "neutral": ("Neutral", "f.label = 'neutral'"),
@@ -161,7 +164,7 @@ async def _decorate(rows: list[dict[str, Any]], timezone: str) -> list[dict[str,
         row["local_time"] = _local(row["created_at"], timezone)
         row["topics"] = [t["topic"] for t in topics.get(int(row["id"]), [])]
         row["inbox_item"] = inbox.get(int(row["id"]))
-        row["kind_name"] = KIND_NAMES.get(row["kind"], row["kind"])
+        row["kind_name"] = kind_name(row["kind"])
     return rows
 
 

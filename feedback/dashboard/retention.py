@@ -17,13 +17,13 @@ from decimal import Decimal
 
 from piccolo.querystring import QueryString
 
+from afterglow.kinds import NPS_GROUPS
 from feedback.dashboard.periods import Period, buckets, day_start, utc_bounds
 from feedback.dashboard.segments import Segment, feedback_conditions, joined
 from feedback.dashboard.totals import engine
 from feedback.tables import FeedbackItem
 
 YEAR = timedelta(days=365)
-NPS_GROUPS = ("promoters", "passives", "detractors")
 MAX_MONTHS = 24
 
 
@@ -104,7 +104,12 @@ async def _groups(segment: Segment, period: Period, now: datetime, timezone: str
             *feedback_conditions(segment, engine()),
         ]
     )
-    nps_class = "CASE WHEN nps >= 9 THEN 'promoters' WHEN nps >= 7 THEN 'passives' ELSE 'detractors' END"
+    # The NPS groups' names and lower ends come from afterglow.kinds (names and ints, safe to write into the SQL).
+    promoters, passives = NPS_GROUPS["promoters"].low, NPS_GROUPS["passives"].low
+    nps_class = (
+        f"CASE WHEN nps >= {promoters:d} THEN 'promoters' WHEN nps >= {passives:d} THEN 'passives' "
+        "ELSE 'detractors' END"
+    )
     rows = await FeedbackItem.raw(
         "WITH answered AS ("
         "SELECT f.id, f.nps, f.csat, COUNT(o.id) AS orders, COALESCE(SUM(o.total), 0) AS revenue, "

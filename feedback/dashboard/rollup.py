@@ -17,6 +17,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from afterglow.failures import skip_bad_row
+from afterglow.kinds import DETRACTOR_UP_TO, PROMOTER_FROM, SATISFIED_FROM
 from feedback.dashboard.figures import MEASURES
 from feedback.dashboard.periods import Period, day_start, shop_day, utc_bounds
 from feedback.dashboard.segments import INVITATION_LANGUAGE, category_elements
@@ -30,14 +31,15 @@ from feedback.tables import (
 )
 from surveys.tables import Invitation
 
-#: The sums of one group of feedback items (`feedback_item AS f`), named as the rollup's columns.
+#: The sums of one group of feedback items (`feedback_item AS f`), named as the rollup's columns. The cut-offs
+#: are ints from afterglow.kinds, so writing them into the SQL is safe.
 FEEDBACK_SUMS = {
     "items": "COUNT(*)",
     "nps_n": "COUNT(f.nps)",
-    "promoters": "SUM(CASE WHEN f.nps >= 9 THEN 1 ELSE 0 END)",
-    "detractors": "SUM(CASE WHEN f.nps <= 6 THEN 1 ELSE 0 END)",
+    "promoters": f"SUM(CASE WHEN f.nps >= {PROMOTER_FROM:d} THEN 1 ELSE 0 END)",
+    "detractors": f"SUM(CASE WHEN f.nps <= {DETRACTOR_UP_TO:d} THEN 1 ELSE 0 END)",
     "csat_n": "COUNT(f.csat)",
-    "csat_ok": "SUM(CASE WHEN f.csat >= 4 THEN 1 ELSE 0 END)",
+    "csat_ok": f"SUM(CASE WHEN f.csat >= {SATISFIED_FROM:d} THEN 1 ELSE 0 END)",
     "rating_n": "COUNT(f.rating)",
     "rating_sum": "COALESCE(SUM(f.rating), 0)",
     "positive": "SUM(CASE WHEN f.label = 'positive' THEN 1 ELSE 0 END)",

@@ -12,10 +12,11 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from afterglow.kinds import FEEDBACK_KINDS
+from afterglow.kinds import KIND_NAMES as KIND_NAMES  # what the dashboard controller names kinds with
 from afterglow.numbers import whole_number
 
-KINDS = ("order", "support", "review", "suggestion")
-KIND_NAMES = {"order": "Order survey", "support": "Support survey", "review": "Review", "suggestion": "Suggestion"}
+KINDS = FEEDBACK_KINDS
 FIELDS = ("kind", "channel", "language", "category", "team", "product")
 #: What the compare view may put side by side.
 COMPARABLE = ("kind", "channel", "language", "category", "team")

@@ -10,17 +10,17 @@ from piccolo.query.functions.aggregate import Avg, Count, Sum
 from piccolo.query.functions.conditional import Case, When
 
 from accounts.services import Staff
+from afterglow.kinds import SATISFIED_FROM
 from afterglow.numbers import whole_number
 from feedback.tables import FeedbackItem, InboxItem
 
 #: The periods offered, in days.
 PERIODS = {30: "Last 30 days", 90: "Last 90 days", 365: "Last 365 days"}
 DEFAULT_PERIOD = 30
-SATISFIED_FROM = 4  # CSAT 4 and 5 count as satisfied
 
 
-class InvalidPeriod(ValueError):
-    """A period that is not offered."""
+class UnofferedPeriod(ValueError):
+    """A period the agents page does not offer (the dashboard's periods are `dashboard.periods.InvalidPeriod`)."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,12 @@ class AgentScore:
 
 
 def parse_period(raw: str | None) -> int:
-    """The period in days from the query string ("" is the default); InvalidPeriod otherwise."""
+    """The period in days from the query string ("" is the default); UnofferedPeriod otherwise."""
     if not raw:
         return DEFAULT_PERIOD
     days = whole_number(raw)
     if days is None or days not in PERIODS:
-        raise InvalidPeriod(f"Choose one of: {', '.join(PERIODS.values())}.")
+        raise UnofferedPeriod(f"Choose one of: {', '.join(PERIODS.values())}.")
     return days
 
 

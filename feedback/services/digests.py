@@ -20,9 +20,9 @@ from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
-from feedback.services.channels import channels, recipients
 from feedback.services.inbox import overdue_condition
 from feedback.services.notifications import CATCH_UP, ItemSummary, deliver_to_team, item_summaries, team_message_id
+from feedback.services.notify_settings import notify_settings, recipients
 from feedback.tables import InboxItem, TeamDigest
 from surveys.services.emails import Rendered
 from surveys.tables import SentEmail
@@ -85,7 +85,7 @@ async def digest_for(team_id: int, team: str, day: date, now: datetime, settings
     )
 
 
-def render_digest(digest: Digest, settings: Settings) -> Rendered:
+def render_team_digest(digest: Digest, settings: Settings) -> Rendered:
     context = {
         "digest": digest,
         "new": digest.new[:LISTED],
@@ -111,14 +111,14 @@ def _message_id(settings: Settings, team_id: int, day: date) -> Callable[[str], 
     return lambda address: team_message_id(settings, "digest", f"{team_id}.{day.isoformat()}", address)
 
 
-async def send_digest(digest: Digest, now: datetime, settings: Settings) -> str:
+async def email_team_digest(digest: Digest, now: datetime, settings: Settings) -> str:
     """Email the digest to each of the team's addresses not yet in the log, then mark its new items notified.
     "sent" or "no-recipients"; MailNotSent when SMTP refuses (a later pass finishes it)."""
     addresses = await recipients(digest.team_id)
     if not addresses:
         return "no-recipients"
     message_id = _message_id(settings, digest.team_id, digest.day)
-    await deliver_to_team(render_digest(digest, settings), addresses, message_id, DIGEST, now, settings)
+    await deliver_to_team(render_team_digest(digest, settings), addresses, message_id, DIGEST, now, settings)
     if digest.new_ids:
         await InboxItem.update({InboxItem.notified_at: now}).where(
             InboxItem.id.is_in(digest.new_ids) & InboxItem.notified_at.is_null()
@@ -159,7 +159,7 @@ async def _finish_interrupted(now: datetime, settings: Settings, outcomes: dict[
             digest = await digest_for(row["team"], row["team.name"], day, now, settings)
             outcome = "resumed-empty" if digest.empty else "resumed"
             if not digest.empty:
-                await send_digest(digest, now, settings)
+                await email_team_digest(digest, now, settings)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
@@ -173,11 +173,11 @@ async def _send_team_digest(
         await TeamDigest.insert(row)
     except UNIQUE_VIOLATIONS:
         return  # a twin pass has it
-    outcome = "empty" if digest.empty else await send_digest(digest, now, settings)
+    outcome = "empty" if digest.empty else await email_team_digest(digest, now, settings)
     outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
-async def send_digests(now: datetime, settings: Settings) -> dict[str, int]:
+async def send_team_digests(now: datetime, settings: Settings) -> dict[str, int]:
     """The beat pass: finish interrupted digests, then, from the digest hour on, send each team's digest for the
     day unless it exists. Counts what happened: "sent", "empty" (no email), "no-recipients", "smtp-failed",
     "resumed". Safe to run at any time, by many at once."""
@@ -187,17 +187,17 @@ async def send_digests(now: datetime, settings: Settings) -> dict[str, int]:
         day = digest_day(now, ZoneInfo(settings.shop_timezone), settings.digest_hour)
         if day is None:
             return outcomes
-        teams = [c for c in await channels() if c.digest]
+        teams = [c for c in await notify_settings() if c.digest]
         keys = [digest_key(c.team_id, day) for c in teams]
         done = {
             row["key"] for row in await TeamDigest.select(TeamDigest.key).where(TeamDigest.key.is_in(keys or ["-"]))
         }
-        for channel in teams:
-            key = digest_key(channel.team_id, day)
+        for team in teams:
+            key = digest_key(team.team_id, day)
             if key in done:
                 continue
-            async with skip_bad_row(PASS, f"team {channel.team_id}", now):
-                await _send_team_digest(channel.team_id, channel.team, key, day, now, settings, outcomes)
+            async with skip_bad_row(PASS, f"team {team.team_id}", now):
+                await _send_team_digest(team.team_id, team.team, key, day, now, settings, outcomes)
     except MailNotSent:
         # SMTP is down: stop here. The claimed digest is finished after LEASE; the others wait for the next pass.
         outcomes["smtp-failed"] = outcomes.get("smtp-failed", 0) + 1

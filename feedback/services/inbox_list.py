@@ -16,9 +16,10 @@ from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.db import is_postgres
 from afterglow.errors import FieldError
+from afterglow.kinds import KIND_NAMES, NPS_GROUPS, RULE_KINDS, SCALES, SCORES, UNHAPPY_UP_TO, Scale
 from afterglow.numbers import whole_number
 from feedback.analysis.topics import TOPIC_KEYWORDS
-from feedback.policy import FEEDBACK_KINDS, LABELS, RULE_KINDS, SCALES
+from feedback.policy import LABELS
 from feedback.services.inbox import (
     OPEN_STATUSES,
     ROW_COLUMNS,
@@ -34,11 +35,11 @@ from shop.tables import OrderItem
 
 #: The status filter: "open" (the default) is new and in progress.
 STATUS_FILTERS = {"open": "Open", **STATUSES, "all": "Any status"}
-KINDS = dict(zip(FEEDBACK_KINDS, ("Order survey", "Support", "Review", "Suggestion"), strict=True))
+KINDS = KIND_NAMES
 #: The scores a range can be asked of: CSAT, NPS, product review stars, support CSAT.
 SCORE_KINDS = {kind: RULE_KINDS[kind] for kind in SCALES}
 #: The team filter's value for feedback no team has yet; no team slug can look like it (slugs are [a-z0-9-]).
-TRIAGE = "_triage"
+TRIAGE_FILTER = "_triage"
 PAGE_SIZE = 25
 
 
@@ -49,6 +50,10 @@ class InvalidFilter(FieldError):
 # Filters -------------------------------------------------------------------------------------------------------
 
 
+def _unhappy(score_kind: str) -> Scale:
+    return Scale(SCALES[score_kind].low, UNHAPPY_UP_TO)
+
+
 @dataclass(frozen=True)
 class ScoreRange:
     kind: str  # a key of SCORE_KINDS
@@ -56,25 +61,28 @@ class ScoreRange:
     high: int
 
     def condition(self) -> Combinable:
-        """The range on the score of this kind, as routing rules read scores (feedback.policy.Facts.score)."""
+        """The range on the score of this kind, as routing rules read scores (afterglow.kinds.score_of)."""
         feedback = InboxItem.feedback
-        column, kind = {
-            "csat": (feedback.csat, "order"),
-            "nps": (feedback.nps, "order"),
-            "support": (feedback.csat, "support"),
-            "review": (feedback.rating, "review"),
-        }[self.kind]
+        kind, name = SCORES[self.kind]
+        column = getattr(feedback, name)
         return (feedback.kind == kind) & (column >= self.low) & (column <= self.high)
 
 
 #: Score bands offered as one choice; a custom range (kind, from, to) is the alternative.
 SCORE_BANDS = {
-    "detractors": ("NPS detractors (0–6)", ScoreRange("nps", 0, 6)),
-    "passives": ("NPS passives (7–8)", ScoreRange("nps", 7, 8)),
-    "promoters": ("NPS promoters (9–10)", ScoreRange("nps", 9, 10)),
-    "unhappy": ("Unhappy CSAT (1–2)", ScoreRange("csat", 1, 2)),
-    "unhappy-support": ("Unhappy support CSAT (1–2)", ScoreRange("support", 1, 2)),
-    "critical-reviews": ("Critical reviews (1–2 stars)", ScoreRange("review", 1, 2)),
+    **{
+        name: (f"NPS {name} ({NPS_GROUPS[name].text})", ScoreRange("nps", *NPS_GROUPS[name]))
+        for name in ("detractors", "passives", "promoters")
+    },
+    "unhappy": (f"Unhappy CSAT ({_unhappy('csat').text})", ScoreRange("csat", *_unhappy("csat"))),
+    "unhappy-support": (
+        f"Unhappy support CSAT ({_unhappy('support').text})",
+        ScoreRange("support", *_unhappy("support")),
+    ),
+    "critical-reviews": (
+        f"Critical reviews ({_unhappy('review').text} stars)",
+        ScoreRange("review", *_unhappy("review")),
+    ),
 }
 #: Every filter's query parameter, in the order the form shows them.
 FILTER_FIELDS = (
@@ -166,7 +174,7 @@ async def team_choices(user: Staff) -> list[TeamChoice]:
     if not user.sees_everything:
         query = query.where(Team.id.is_in(sorted(user.team_ids) or [-1]))
     choices = [TeamChoice(row["id"], row["slug"], row["name"]) for row in await query]
-    return [*choices, TeamChoice(None, TRIAGE, "Triage (no team)")] if user.sees_everything else choices
+    return [*choices, TeamChoice(None, TRIAGE_FILTER, "Triage (no team)")] if user.sees_everything else choices
 
 
 def _int(params: Mapping[str, str], name: str) -> int | None:

@@ -1,5 +1,5 @@
 """Telling a team about its feedback by email: urgent inbox items at once, a test on request, and the summaries of
-inbox items that emails, digests and webhooks share. Who hears: feedback.services.channels.
+inbox items that emails, digests and webhooks share. Who hears: feedback.services.notify_settings.
 
 Each email goes to one address under a stable Message-ID per item (or digest) and address, checked against the
 SentEmail log first, so a retried or repeated send reaches nobody twice; the catch-up pass sends what was lost."""
@@ -17,11 +17,12 @@ from piccolo.columns.combination import Combinable
 
 from accounts.services import Staff, audit
 from afterglow.failures import skip_bad_row
+from afterglow.kinds import COLUMN_SCALES, kind_name
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
-from feedback.services.channels import channel_by_slug, recipients
 from feedback.services.inbox import is_overdue
+from feedback.services.notify_settings import notify_settings_of, recipients
 from feedback.services.tagging import topics_by_item
 from feedback.tables import InboxItem
 from surveys.services.emails import Rendered, deliver
@@ -34,12 +35,6 @@ CATCH_UP = timedelta(days=1)
 #: The catch-up pass leaves the newest items to the task their intake queued, which normally runs within seconds.
 GRACE = timedelta(minutes=5)
 EXCERPT_CHARS = 280
-KIND_NAMES = {
-    "order": "Order survey",
-    "support": "Support CSAT",
-    "review": "Product review",
-    "suggestion": "Suggestion",
-}
 # What a team is told about an item -------------------------------------------------------------------------------
 
 
@@ -70,7 +65,7 @@ class ItemSummary:
 
     @property
     def kind_name(self) -> str:
-        return KIND_NAMES.get(self.kind, self.kind)
+        return kind_name(self.kind)
 
     @property
     def scores(self) -> dict[str, int | None]:
@@ -83,8 +78,8 @@ class ItemSummary:
         return " · ".join(parts)
 
     def _scored(self) -> list[tuple[str, int, int]]:
-        found = [("NPS", self.nps, 10), ("CSAT", self.csat, 5), ("Stars", self.rating, 5)]
-        return [(name, value, top) for name, value, top in found if value is not None]
+        found = [("NPS", self.nps, "nps"), ("CSAT", self.csat, "csat"), ("Stars", self.rating, "rating")]
+        return [(name, value, COLUMN_SCALES[column].high) for name, value, column in found if value is not None]
 
 
 def excerpt(title: str, text: str, size: int = EXCERPT_CHARS) -> str:
@@ -277,17 +272,17 @@ async def notify_unnotified(now: datetime, settings: Settings) -> dict[str, int]
 async def send_test_email(actor: Staff, slug: str, now: datetime, settings: Settings) -> list[str]:
     """Send a test email to the team's recipients now; returns their addresses (empty: nobody to send to).
     MailNotSent when SMTP refuses."""
-    channel = await channel_by_slug(slug)
-    addresses = await recipients(channel.team_id)
+    notify = await notify_settings_of(slug)
+    addresses = await recipients(notify.team_id)
     if not addresses:
         return []
-    context = {"team": channel.team, "actor": actor.username, "shop_name": settings.shop_name, "channel": channel}
+    context = {"team": notify.team, "actor": actor.username, "shop_name": settings.shop_name, "notify": notify}
     mail = Rendered(
         to="",
-        subject=_subject(f"Afterglow test: notifications for {channel.team}"),
+        subject=_subject(f"Afterglow test: notifications for {notify.team}"),
         text=render("feedback/email/notify_test.txt", "en", **context),
         html=render("feedback/email/notify_test.html", "en", **context),
-        headers={"Auto-Submitted": "auto-generated", "X-Afterglow-Team": channel.team},
+        headers={"Auto-Submitted": "auto-generated", "X-Afterglow-Team": notify.team},
     )
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
     await deliver_to_team(

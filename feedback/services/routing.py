@@ -7,15 +7,22 @@ that no longer matches (it was routed on less information). Unmatched feedback g
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from accounts.tables import Team
 from afterglow.db import UNIQUE_VIOLATIONS
-from feedback.policy import Decision, Facts, Rule, evaluate
+from feedback.policy import (
+    Facts,
+    RoutingDecision,
+    Rule,
+    Slots,
+    decide_routing,
+    due_at,
+    inbox_slots,
+    untouched,
+)
 from feedback.tables import FeedbackItem, FeedbackTopic, InboxItem, RoutingRule, ThreadEntry
-
-TRIAGE = "triage"
 
 
 def rule_from_row(row: dict[str, Any]) -> Rule:
@@ -40,6 +47,11 @@ def rule_from_row(row: dict[str, Any]) -> Rule:
         active=row["active"],
         position=row["position"],
     )
+
+
+async def team_names() -> dict[int, str]:
+    """The name of every team that exists, by id."""
+    return {row["id"]: row["name"] for row in await Team.select(Team.id, Team.name)}
 
 
 async def all_rules() -> list[Rule]:
@@ -90,7 +102,7 @@ async def facts_of(feedback_ids: list[int]) -> dict[int, Facts]:
     return {row["id"]: facts_from_row(row, topics.get(row["id"], [])) for row in rows}
 
 
-def decision_record(decision: Decision, team_names: dict[int, str]) -> list[dict[str, Any]]:
+def decision_record(decision: RoutingDecision, team_names: dict[int, str]) -> list[dict[str, Any]]:
     """What is kept on the feedback item: each matching rule and where it sent the feedback."""
     return [
         {
@@ -107,7 +119,7 @@ def decision_record(decision: Decision, team_names: dict[int, str]) -> list[dict
 
 @dataclass(frozen=True)
 class Routed:
-    decision: Decision
+    decision: RoutingDecision
     created: list[int]  # new inbox items
     withdrawn: list[int]  # untouched inbox items the feedback no longer belongs in
 
@@ -116,36 +128,31 @@ async def route(feedback_id: int, now: datetime) -> Routed:
     """Apply the rules to one feedback item and bring its inbox items in line. Safe to run again."""
     facts = (await facts_of([feedback_id])).get(feedback_id)
     if facts is None:
-        return Routed(Decision(), [], [])
-    team_rows = await Team.select(Team.id, Team.name)
-    team_names = {row["id"]: row["name"] for row in team_rows}
-    rules = [r for r in await all_rules() if r.active]
-    # A team deleted since the rule was written is skipped; a rule left with no team does not match.
-    rules = [
-        Rule(**{**r.__dict__, "teams": tuple(t for t in r.teams if t in team_names)}) if not r.archive else r
-        for r in rules
-    ]
-    rules = [r for r in rules if r.archive or r.teams]
-    decision = evaluate(rules, facts)
-    created_at = (await FeedbackItem.select(FeedbackItem.created_at).where(FeedbackItem.id == feedback_id).first())[
-        "created_at"
-    ]
-
-    wanted: dict[str, tuple[int | None, Rule | None]] = {}
-    if decision.triage:
-        wanted[TRIAGE] = (None, None)
-    for team, rule in decision.teams.items():
-        wanted[str(team)] = (team, rule)
-
+        return Routed(RoutingDecision(), [], [])
+    names = await team_names()
+    decision = decide_routing(await all_rules(), facts, names)
+    wanted = inbox_slots(decision)
     existing = await InboxItem.select(InboxItem.id, InboxItem.key, InboxItem.status, InboxItem.assignee).where(
         InboxItem.feedback == feedback_id
     )
     have = {row["key"].split(":", 1)[1]: row for row in existing}
+    created = await _place(feedback_id, {slot: v for slot, v in wanted.items() if slot not in have}, now)
+    withdrawn = await _withdraw([row for slot, row in have.items() if slot not in wanted])
+    await FeedbackItem.update(
+        {FeedbackItem.routing: decision_record(decision, names), FeedbackItem.routed_at: now}
+    ).where(FeedbackItem.id == feedback_id)
+    return Routed(decision, created, withdrawn)
+
+
+async def _place(feedback_id: int, slots: Slots, now: datetime) -> list[int]:
+    """Create the inbox items of these slots; returns the ids of those this run made."""
+    if not slots:
+        return []
+    given_at = (await FeedbackItem.select(FeedbackItem.created_at).where(FeedbackItem.id == feedback_id).first())[
+        "created_at"
+    ]
     created: list[int] = []
-    for slot, (team, rule) in wanted.items():
-        if slot in have:
-            continue
-        due = created_at + timedelta(hours=rule.sla_hours) if rule and rule.sla_hours else None
+    for slot, (team, rule) in slots.items():
         try:
             rows = await InboxItem.insert(
                 InboxItem(
@@ -155,7 +162,7 @@ async def route(feedback_id: int, now: datetime) -> Routed:
                     rule=rule.id if rule else None,
                     rule_name=rule.name if rule else "",
                     priority=rule.priority if rule else "normal",
-                    due_at=due,
+                    due_at=due_at(rule, given_at),
                     created_at=now,
                     updated_at=now,
                 )
@@ -163,17 +170,17 @@ async def route(feedback_id: int, now: datetime) -> Routed:
         except UNIQUE_VIOLATIONS:
             continue  # a concurrent run placed it
         created.append(int(rows[0]["id"]))
+    return created
 
+
+async def _withdraw(rows: list[dict[str, Any]]) -> list[int]:
+    """Delete the inbox items nobody has started on among these; returns their ids."""
     withdrawn: list[int] = []
-    for slot, row in have.items():
-        if slot in wanted or row["status"] != "new" or row["assignee"] is not None:
+    for row in rows:
+        if not untouched(row["status"], row["assignee"]):
             continue
         if await ThreadEntry.exists().where(ThreadEntry.inbox_item == row["id"]):
             continue
         await InboxItem.delete().where((InboxItem.id == row["id"]) & (InboxItem.status == "new"))
         withdrawn.append(row["id"])
-
-    await FeedbackItem.update(
-        {FeedbackItem.routing: decision_record(decision, team_names), FeedbackItem.routed_at: now}
-    ).where(FeedbackItem.id == feedback_id)
-    return Routed(decision, created, withdrawn)
+    return withdrawn

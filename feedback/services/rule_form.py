@@ -10,6 +10,7 @@ from typing import Any
 
 from piccolo.query.methods.select import Count
 
+from afterglow.forms import form_field, form_values
 from afterglow.i18n import LANGUAGES
 from afterglow.numbers import whole_number
 from feedback.analysis.topics import TOPIC_KEYWORDS
@@ -24,13 +25,11 @@ _SPLIT = re.compile(r"[,;\n]+")
 
 
 def _one(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return str(value[-1] if isinstance(value, list) else value or "").strip()
+    return form_field(data, name).strip()
 
 
 def _many(data: Mapping[str, Any], name: str) -> list[str]:
-    value = data.get(name, [])
-    return list(dict.fromkeys(str(v).strip() for v in (value if isinstance(value, list) else [value]) if v))
+    return list(dict.fromkeys(value.strip() for value in form_values(data, name)))
 
 
 def _typed_list(text: str) -> list[str]:

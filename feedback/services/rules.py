@@ -10,7 +10,7 @@ from piccolo.query.methods.select import Count
 
 from accounts.services import Staff, audit
 from accounts.tables import Team
-from feedback.policy import Rule, check_rule, evaluate, matches
+from feedback.policy import Rule, check_rule, decide_routing, matches
 from feedback.services.routing import all_rules, facts_of, rule_from_row
 from feedback.tables import FeedbackItem, InboxItem, RoutingRule
 
@@ -169,18 +169,20 @@ async def preview_rule(rule: Rule, replacing: int | None = None, size: int = PRE
         .limit(size)
     )
     facts = await facts_of([row["id"] for row in rows])
-    others = [r for r in await all_rules() if r.id != replacing]
+    saved = await all_rules()
+    others = [r for r in saved if r.id != replacing]
     if replacing is not None:
-        original = next((r for r in await all_rules() if r.id == replacing), None)
+        original = next((r for r in saved if r.id == replacing), None)
         trial = replace(rule, id=replacing, position=original.position if original else rule.position)
     else:
         trial = replace(rule, id=0, position=(max((r.position for r in others), default=0) + 1))
-    trial = replace(trial, active=True)
-    listed = [*others, trial]
+    # A rule being written may have no action yet: it is tried as one that files the feedback it matches.
+    trial = replace(trial, active=True, archive=trial.archive or not trial.teams)
+    listed, teams = [*others, trial], await team_ids()
     result = []
     for row in rows:
         fact = facts[row["id"]]
-        decision = evaluate(listed, fact)
+        decision = decide_routing(listed, fact, teams)  # the same decision routing makes
         result.append(
             PreviewRow(
                 feedback_id=row["id"],

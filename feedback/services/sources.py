@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from afterglow.kinds import COLUMN_SCALES
 from feedback.tables import Suggestion
 from reviews.tables import Review
 from shop.tables import OrderItem
@@ -59,11 +60,11 @@ class Snapshot:
     def score(self) -> tuple[int | None, tuple[int, int] | None]:
         """The score that weighs into the label, and its scale: CSAT (else NPS) of a survey, a review's stars."""
         if self.kind == "review" and self.rating is not None:
-            return self.rating, (1, 5)
+            return self.rating, COLUMN_SCALES["rating"]
         if self.csat is not None:
-            return self.csat, (1, 5)
+            return self.csat, COLUMN_SCALES["csat"]
         if self.nps is not None:
-            return self.nps, (0, 10)
+            return self.nps, COLUMN_SCALES["nps"]
         return None, None
 
 

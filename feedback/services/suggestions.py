@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from litestar.stores.base import Store
 
 from afterglow import i18n
+from afterglow.celery_app import announce_saved
 from afterglow.errors import FieldError
 from afterglow.ratelimit import claim_once, digest
 from feedback.tables import Suggestion
@@ -118,8 +119,15 @@ def parse_suggestion(form: Mapping[str, Any], language: str, max_chars: int) -> 
 
 
 async def save_suggestion(given: SuggestionInput, language: str, now: datetime) -> int:
-    """Store the note; returns its id (the caller announces it to feedback intake)."""
+    """Store the note; returns its id (`submit_suggestion` also announces it to feedback intake)."""
     row = Suggestion(
         text=given.text, name=given.name, email=given.email, page=given.page, locale=language, created_at=now
     )
     return int((await Suggestion.insert(row).returning(Suggestion.id))[0]["id"])
+
+
+async def submit_suggestion(given: SuggestionInput, language: str, now: datetime) -> int:
+    """Save the note (`save_suggestion`), then announce it to feedback intake like a survey response or review."""
+    suggestion_id = await save_suggestion(given, language, now)
+    await announce_saved("suggestion", suggestion_id)
+    return suggestion_id

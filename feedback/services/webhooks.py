@@ -23,9 +23,15 @@ from accounts.services import Staff, audit
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.failures import skip_bad_row
 from afterglow.settings import Settings
-from feedback.services.channels import ChannelError, channel_by_slug, channels, new_secret, store_channel
 from feedback.services.destinations import CheckedTransport, RefusedDestination, url_refusal
 from feedback.services.notifications import CATCH_UP, GRACE, ItemSummary, excerpt, item_summaries
+from feedback.services.notify_settings import (
+    NotifySettingsError,
+    new_secret,
+    notify_settings,
+    notify_settings_of,
+    store_notify_settings,
+)
 from feedback.tables import InboxItem, TeamChannel, WebhookDelivery
 
 EVENT = "inbox.item_created"
@@ -100,7 +106,9 @@ async def queue_item_webhooks(inbox_item_ids: list[int], now: datetime, settings
     if not inbox_item_ids:
         return []
     items = await item_summaries(InboxItem.id.is_in(inbox_item_ids) & InboxItem.team.is_not_null(), now, settings)
-    hooked = {c.team_id for c in await channels(sorted({i.team_id for i in items if i.team_id})) if c.webhook_url}
+    hooked = {
+        c.team_id for c in await notify_settings(sorted({i.team_id for i in items if i.team_id})) if c.webhook_url
+    }
     made = []
     for item in items:
         if item.team_id not in hooked:
@@ -128,12 +136,10 @@ async def missed_items(now: datetime) -> list[int]:
     could not hand them over (worker killed between routing and queueing)."""
     hooked = await TeamChannel.select(TeamChannel.team, TeamChannel.updated_at).where(TeamChannel.webhook_url != "")
     found: list[int] = []
-    for channel in hooked:
-        since = max(now - CATCH_UP, channel["updated_at"])
+    for hook in hooked:
+        since = max(now - CATCH_UP, hook["updated_at"])
         rows = await InboxItem.select(InboxItem.id).where(
-            (InboxItem.team == channel["team"])
-            & (InboxItem.created_at >= since)
-            & (InboxItem.created_at <= now - GRACE)
+            (InboxItem.team == hook["team"]) & (InboxItem.created_at >= since) & (InboxItem.created_at <= now - GRACE)
         )
         found += [row["id"] for row in rows]
     if not found:
@@ -221,17 +227,17 @@ async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
     )
     if row is None:
         return "not-claimed"
-    channel = await TeamChannel.select().where(TeamChannel.team == row["team"]).first()
+    hook = await TeamChannel.select().where(TeamChannel.team == row["team"]).first()
     status: int | None = None
     refused = False
-    if channel is None or not channel["webhook_url"]:
+    if hook is None or not hook["webhook_url"]:
         error = "the team's webhook URL was removed"
     else:
         body = json.dumps(row["payload"], ensure_ascii=False, separators=(",", ":")).encode()
         timeout = settings.webhook_timeout_seconds
         try:
             status = await post(
-                channel["webhook_url"], channel["webhook_secret"], row["event"], row["id"], body, now, settings
+                hook["webhook_url"], hook["webhook_secret"], row["event"], row["id"], body, now, settings
             )
             error = "" if 200 <= status < 300 else f"HTTP {status}"
             if 300 <= status < 400:
@@ -258,7 +264,7 @@ async def attempt(delivery_id: int, now: datetime, settings: Settings) -> str:
     elif refused:  # trying again would not change where the URL points
         outcome = "refused"
         values |= {WebhookDelivery.status: "failed", WebhookDelivery.next_attempt_at: None}
-    elif attempts >= last or channel is None or not channel["webhook_url"]:
+    elif attempts >= last or hook is None or not hook["webhook_url"]:
         outcome = "failed"
         values |= {WebhookDelivery.status: "failed", WebhookDelivery.next_attempt_at: None}
     else:
@@ -324,11 +330,11 @@ async def retry_delivery(actor: Staff, delivery_id: int, now: datetime) -> None:
 
 async def regenerate_secret(actor: Staff, slug: str, now: datetime) -> str:
     """A new signing secret for the team's webhook (the old one stops working at once); shown once (audited)."""
-    channel = await channel_by_slug(slug)
-    if not channel.webhook_url:
-        raise ChannelError("webhook_url", "Set a webhook URL first; its secret is made with it.")
+    notify = await notify_settings_of(slug)
+    if not notify.webhook_url:
+        raise NotifySettingsError("webhook_url", "Set a webhook URL first; its secret is made with it.")
     secret = new_secret()
-    await store_channel(channel.team_id, {TeamChannel.webhook_secret: secret}, now)
+    await store_notify_settings(notify.team_id, {TeamChannel.webhook_secret: secret}, now)
     await audit(actor, "notifications.secret_regenerated", f"team:{slug}", now)
     return secret
 
@@ -337,18 +343,18 @@ async def send_test_webhook(actor: Staff, slug: str, now: datetime, settings: Se
     """POST a signed `test` event to the team's webhook now (one attempt, kept in the delivery list) and return
     the delivery row: its status, response status and error. RefusedDestination (recorded as a failed delivery)
     when the URL points at an internal address: nothing was sent."""
-    channel = await channel_by_slug(slug)
-    if not channel.webhook_url:
-        raise ChannelError("webhook_url", "Set a webhook URL first.")
+    notify = await notify_settings_of(slug)
+    if not notify.webhook_url:
+        raise NotifySettingsError("webhook_url", "Set a webhook URL first.")
     payload = {
         "event": TEST_EVENT,
-        "text": _slack(f"Afterglow test for {channel.team}: this webhook receives new feedback."),
-        "team": channel.team,
+        "text": _slack(f"Afterglow test for {notify.team}: this webhook receives new feedback."),
+        "team": notify.team,
     }
     row = WebhookDelivery(
-        team=channel.team_id,
+        team=notify.team_id,
         event=TEST_EVENT,
-        key=f"{TEST_EVENT}:{channel.team_id}:{now.strftime('%Y%m%dT%H%M%S%f')}:{secrets.token_hex(3)}",
+        key=f"{TEST_EVENT}:{notify.team_id}:{now.strftime('%Y%m%dT%H%M%S%f')}:{secrets.token_hex(3)}",
         payload=payload,
         status="sending",  # claimed by this request from the start
         claimed_at=now,
@@ -358,13 +364,28 @@ async def send_test_webhook(actor: Staff, slug: str, now: datetime, settings: Se
     delivery_id = int((await WebhookDelivery.insert(row).returning(WebhookDelivery.id))[0]["id"])
     outcome = await attempt(delivery_id, now, settings)
     await audit(actor, "notifications.test_webhook", f"team:{slug}", now, delivery=delivery_id)
-    found = (await deliveries(WebhookDelivery.id == delivery_id))[0]
+    found = await delivery(delivery_id)
     if outcome == "refused":
         raise RefusedDestination(found["last_error"].removeprefix("not sent: "))
     return found
 
 
-async def deliveries(where: Combinable, limit: int = 50) -> list[dict[str, Any]]:
+async def delivery(delivery_id: int) -> dict[str, Any]:
+    """One delivery as the admin page shows it (its row in the lists)."""
+    return (await _deliveries(WebhookDelivery.id == delivery_id, limit=1))[0]
+
+
+async def failed_deliveries(limit: int = 100) -> list[dict[str, Any]]:
+    """The deliveries that gave up (test events aside), newest first: the admin page offers to retry them."""
+    return await _deliveries((WebhookDelivery.status == "failed") & (WebhookDelivery.event != TEST_EVENT), limit)
+
+
+async def recent_deliveries(limit: int = 20) -> list[dict[str, Any]]:
+    """The latest deliveries of every kind, newest first."""
+    return await _deliveries(WebhookDelivery.id > 0, limit)
+
+
+async def _deliveries(where: Combinable, limit: int) -> list[dict[str, Any]]:
     """Deliveries for the admin page, newest first, with their team's name."""
     return (
         await WebhookDelivery.select(

@@ -9,6 +9,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from afterglow.kinds import STARS_SCALE
 from afterglow.ratelimit import PUBLIC_LIMITS
 from reviews.schemas import ProductPage, RatingOut, ReviewPage, product_page, rating_out, review_page
 from reviews.services.catalogue import Sort, UnknownProduct, product_list, product_rating, product_reviews
@@ -18,7 +19,9 @@ PUBLIC_CACHE = CacheControlHeader(public=True, max_age=60)
 
 Page = Annotated[int, QueryParameter(ge=1, description="1 for the first page")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=100, description="items per page, 1 to 100")]
-Stars = Annotated[int | None, QueryParameter(ge=1, le=5, description="only reviews with this many stars")]
+Stars = Annotated[
+    int | None, QueryParameter(ge=STARS_SCALE.low, le=STARS_SCALE.high, description="only reviews with this many stars")
+]
 
 
 def _unknown(sku: str) -> NotFoundException:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -13,7 +12,6 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Redirect, Template
 
-from afterglow.celery_app import announce_feedback
 from afterglow.ratelimit import LINK_LIMITS
 from afterglow.web import AppSettings, Now, error_page, page
 from reviews.controllers.media import Size, photo_file
@@ -26,10 +24,10 @@ from reviews.services.collect import (
     check_photos,
     parse_review,
     reviewable_item,
-    save_review,
+    submit_review,
 )
 from reviews.services.photos import MAX_PHOTOS, any_photo
-from surveys.controllers import LINK_ERRORS
+from surveys.controllers.links import LINK_ERRORS
 from surveys.services.answers import invitation_for_link
 
 MultipartForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -104,13 +102,11 @@ class ItemReviewController(Controller):
             check_photo_count(item, given, len(files), linked.language)
             uploads = [(f.filename, await f.read()) for f in files]
             photos = await check_photos(uploads, settings, linked.language)
-            item = await save_review(linked.id, item, given, photos, now, settings, linked.language)
+            item = await submit_review(linked.id, item, given, photos, now, settings, linked.language)
         except InvalidReview as exc:
             item.rating = parse_rating(str(data.get("rating") or "")) or item.rating
             item.title, item.text = str(data.get("title") or ""), str(data.get("text") or "")
             return item_card(signed, item, linked.language, whole_page=whole_page, error=exc)
-        if item.review_id is not None:
-            await asyncio.to_thread(announce_feedback, "review", item.review_id)
         if whole_page:
             path = request.app.route_reverse("reviews:item", signed=signed, item_id=item_id)
             return Redirect(path=f"{path}?saved=1", status_code=303)

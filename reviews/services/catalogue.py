@@ -14,13 +14,14 @@ from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Avg, Count
 from piccolo.querystring import QueryString
 
+from afterglow.kinds import STARS_SCALE
 from reviews.services.photos import photos_of
 from reviews.tables import Review
 from shop.tables import OrderItem
 
 Sort = Literal["newest", "rating", "rating_asc", "helpful"]
 SORTS: tuple[str, ...] = get_args(Sort)
-RATINGS = (1, 2, 3, 4, 5)
+RATINGS = tuple(STARS_SCALE.points)
 _NEWEST: list[tuple[Column, bool]] = [(Review.created_at, False), (Review.id, False)]
 #: Each sort as (column, ascending) pairs; ties always go to the newest review.
 _ORDER: dict[str, list[tuple[Column, bool]]] = {

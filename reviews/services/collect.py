@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from afterglow import i18n
+from afterglow.celery_app import announce_saved
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
 from afterglow.settings import Settings
@@ -231,6 +232,22 @@ async def save_review(
             )
         )
     return await reviewable_item(invitation_id, item.id)
+
+
+async def submit_review(
+    invitation_id: int,
+    item: ItemReview,
+    given: ReviewInput,
+    photos: list[CheckedPhoto],
+    now: datetime,
+    settings: Settings,
+    language: str = "en",
+) -> ItemReview:
+    """Save the review (`save_review`), then tell feedback intake that a review was saved."""
+    saved = await save_review(invitation_id, item, given, photos, now, settings, language)
+    if saved.review_id is not None:
+        await announce_saved("review", saved.review_id)
+    return saved
 
 
 async def _insert(invitation_id: int, item_id: int, values: dict[Any, Any], now: datetime) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from afterglow import i18n
+from afterglow.celery_app import announce_saved
 from afterglow.errors import FieldError
+from afterglow.kinds import COLUMN_SCALES
 from afterglow.settings import Settings
 from shop.services import unsubscribe_customer
 from surveys.services.invitations import invitation_with_items
@@ -59,7 +61,8 @@ class SurveyView:
 def parse_answers(form: dict[str, Any], language: str) -> Answers:
     """Read answers from form fields, strictly: a score must be a whole number on its scale."""
     answers = Answers()
-    for name, low, high in (("csat", 1, 5), ("nps", 0, 10)):
+    for name in ("csat", "nps"):
+        low, high = COLUMN_SCALES[name]
         raw = form.get(name)
         if raw is None or str(raw).strip() == "":
             continue
@@ -168,6 +171,26 @@ async def save_answers(invitation_id: int, answers: Answers, language: str, now:
                 (Invitation.id == invitation_id) & Invitation.answered_at.is_null()
             )
     return int(saved[0]["id"])
+
+
+async def submit_answers(invitation_id: int, answers: Answers, language: str, now: datetime) -> int:
+    """Save the answers (`save_answers`), then tell feedback intake that a response was saved."""
+    response_id = await save_answers(invitation_id, answers, language, now)
+    await announce_saved("survey", response_id)
+    return response_id
+
+
+def valid_scores(form: Mapping[str, Any]) -> dict[str, int]:
+    """The scores in `form` (NPS first) that `parse_answers` accepts; the others are left out, not refused."""
+    scores: dict[str, int] = {}
+    for name in ("nps", "csat"):
+        try:
+            value = getattr(parse_answers({name: form.get(name)}, "en"), name)
+        except InvalidAnswer:
+            continue
+        if value is not None:
+            scores[name] = value
+    return scores
 
 
 async def unsubscribe(signed: str, now: datetime, settings: Settings) -> str:

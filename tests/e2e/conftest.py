@@ -81,7 +81,7 @@ class LiveApp:
 
     def dispatch(self, now: datetime) -> dict[str, Any]:
         """`afterglow dispatch --now <now>` against this app's database; returns its JSON report."""
-        proc = run_python("-m", "afterglow.cli", "dispatch", "--now", now.isoformat(), env=self.env)
+        proc = run_python("-m", "operations.cli", "dispatch", "--now", now.isoformat(), env=self.env)
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     def outbox(self) -> list[dict[str, Any]]:
@@ -103,7 +103,7 @@ def live_app() -> Iterator[LiveApp]:
         secret_key="e2e-secret",
         shop_timezone=SHOP_TIMEZONE,
     )
-    run_python("-m", "afterglow.cli", "migrate", env=env)
+    run_python("-m", "operations.cli", "migrate", env=env)
     server = start_uvicorn("app:create_app", factory=True, env=env, port=port, log_path=data_dir / "server.log")
     try:
         yield LiveApp(server=server, env=env, data_dir=data_dir, api_key=api_key)
@@ -155,7 +155,7 @@ def staff_users(live_app: LiveApp) -> None:
     for username, role, team, _, _ in ROLES:
         args = [
             "-m",
-            "afterglow.cli",
+            "operations.cli",
             "createuser",
             "--username",
             username,

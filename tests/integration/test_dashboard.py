@@ -14,7 +14,7 @@ from piccolo.conf.apps import Finder
 from accounts.services import create_staff
 from afterglow.celery_app import celery_app
 from afterglow.settings import Settings
-from feedback.dashboard.digest import claim_due_digests, send_weekly_digest
+from feedback.dashboard.digest import claim_due_digests, send_manager_digest
 from feedback.tables import WeeklyDigest
 from tests.integration.conftest import Mailbox, Workers, wait_for
 from tests.unit.test_dashboard_dataset import CURRENT, NOW, build_dataset
@@ -83,5 +83,5 @@ async def test_the_weekly_digest_is_emailed_by_a_worker_once(
     assert await claim_due_digests(NOW + timedelta(minutes=15), settings.shop_timezone) == []
     (digest,) = await WeeklyDigest.select(WeeklyDigest.id, WeeklyDigest.status)
     assert digest["status"] == "sent"
-    assert await send_weekly_digest(digest["id"], NOW, settings) == "sent-before"
+    assert await send_manager_digest(digest["id"], NOW, settings) == "sent-before"
     assert mailbox.count() == 1

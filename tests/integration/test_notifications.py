@@ -14,7 +14,7 @@ from accounts.services import create_staff, create_team, team_id
 from afterglow.settings import Settings
 from bench.mailserver import text_of
 from feedback.policy import Rule
-from feedback.services.channels import store_channel
+from feedback.services.notify_settings import store_notify_settings
 from feedback.services.rules import create_rule
 from feedback.tables import InboxItem, TeamChannel, WebhookDelivery
 from surveys.services.dispatch import dispatch_due
@@ -44,7 +44,7 @@ async def test_a_detractor_routed_as_urgent_is_emailed_to_the_team_and_posted_to
     with webhook_receiver(clock=lambda: datetime.now(UTC)) as receiver:  # the worker signs with its own clock
         receiver.secret = SECRET
         hook = {TeamChannel.webhook_url: receiver.url, TeamChannel.webhook_secret: SECRET}
-        await store_channel(support, hook, SEND_AT - timedelta(days=1))
+        await store_notify_settings(support, hook, SEND_AT - timedelta(days=1))
 
         assert (await client.post("/api/v1/orders", json=order_payload("N-1"), headers=api_headers)).status_code == 201
         event = event_payload("delivered", DELIVERED)

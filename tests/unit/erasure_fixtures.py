@@ -20,9 +20,9 @@ from afterglow.failures import record_failure
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from feedback.policy import Rule
-from feedback.services.channels import store_channel
 from feedback.services.intake import ingest_pending
 from feedback.services.notifications import send_urgent_notification
+from feedback.services.notify_settings import store_notify_settings
 from feedback.services.rules import create_rule
 from feedback.services.webhooks import queue_item_webhooks
 from feedback.tables import FeedbackItem, InboxItem, TeamChannel, ThreadEntry
@@ -84,7 +84,9 @@ async def routing(settings: Settings) -> None:
     await create_rule(Rule(0, "Orders", kind="csat", teams=(support,), priority="urgent"), None, OPEN_AT)
     await create_rule(Rule(0, "Reviews", kind="review", teams=(support,)), None, OPEN_AT)
     await create_rule(Rule(0, "Ideas", kind="suggestion", teams=(support,)), None, OPEN_AT)
-    await store_channel(support, {TeamChannel.webhook_url: WEBHOOK_URL, TeamChannel.webhook_secret: "s3"}, OPEN_AT)
+    await store_notify_settings(
+        support, {TeamChannel.webhook_url: WEBHOOK_URL, TeamChannel.webhook_secret: "s3"}, OPEN_AT
+    )
 
 
 async def suggest(client: AsyncTestClient, **fields: str) -> None:

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from textblob import TextBlob
 
-from afterglow.cli import main
 from feedback.analysis import analyse, as_json
 from feedback.analysis.label import normalise_score
 from feedback.analysis.language import detect_language
 from feedback.analysis.topics import topic_for
+from operations.cli import main
 
 
 def test_negation_turns_good_into_negative() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import msgspec
 from click.testing import CliRunner
 
-from afterglow.cli import main
 from bench.harness import ROOT, Server, afterglow_env, free_port
+from operations.cli import main
 from shop.schemas import EventIn, OrderIn
 from shop.services import ingest_order, record_event
 from shop.tables import Order, OrderEvent
@@ -100,7 +100,7 @@ def test_run_stops_its_worker_and_beat_when_it_is_terminated(tmp_path: Path) -> 
     env = afterglow_env(tmp_path, f"http://127.0.0.1:{port}")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "afterglow.cli", "run", "--port", str(port)],
+            [sys.executable, "-m", "operations.cli", "run", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from accounts.services import staff
 from accounts.tables import AuditEvent, StaffProfile
 from afterglow.settings import Settings
-from feedback.dashboard.digest import CLAIM, claim_due_digests, due_week, send_weekly_digest
+from feedback.dashboard.digest import CLAIM, claim_due_digests, due_week, send_manager_digest
 from feedback.tables import WeeklyDigest
 from feedback.tasks import weekly_digests
 from surveys.tables import SentEmail
@@ -68,8 +68,8 @@ async def test_managers_and_admins_get_last_weeks_figures_once() -> None:
 async def test_sending_a_digest_twice_sends_it_once(settings: Settings) -> None:
     await make_staff()
     (first, _) = await claim_due_digests(NOW, TIMEZONE)
-    assert await send_weekly_digest(first, NOW, settings) == "sent"
-    assert await send_weekly_digest(first, NOW, settings) == "sent-before"
+    assert await send_manager_digest(first, NOW, settings) == "sent"
+    assert await send_manager_digest(first, NOW, settings) == "sent-before"
     assert len(await digests()) == 1
 
 
@@ -87,7 +87,7 @@ async def test_a_digest_planned_before_it_was_switched_off_is_skipped(settings: 
     row = await WeeklyDigest.select(WeeklyDigest.user).where(WeeklyDigest.id == first).first()
     assert row is not None
     await StaffProfile.update({StaffProfile.weekly_digest: False}).where(StaffProfile.user == row["user"])
-    assert await send_weekly_digest(first, NOW, settings) == "switched-off"
+    assert await send_manager_digest(first, NOW, settings) == "switched-off"
     assert await digests() == []
     assert row["user"] in (ids["admin"], ids["manager"])
 

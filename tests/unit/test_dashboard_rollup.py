@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from click.testing import CliRunner
 
 from accounts.services import Staff
-from afterglow.cli import main
 from feedback.dashboard.periods import Period
 from feedback.dashboard.rollup import CLAIM, refresh_day, sweep
 from feedback.dashboard.segments import Segment
@@ -18,6 +17,7 @@ from feedback.services.intake import ingest
 from feedback.services.tagging import correct_label
 from feedback.tables import DashboardDay, DashboardSweep, DashboardTopicDay, FeedbackItem
 from feedback.tasks import dashboard_sweep
+from operations.cli import main
 from tests.unit.test_dashboard_dataset import K1, TIMEZONE, Survey, local, write_survey
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import pytest
 import time_machine
 from asyncpg.exceptions import ConnectionDoesNotExistError
 from litestar.testing import AsyncTestClient
 
-import surveys.controllers
 from afterglow.settings import Settings
 from surveys.tables import Invitation, Response
 from tests.factories import order_payload
@@ -24,23 +26,47 @@ def connection_lost(*_: object, **__: object) -> None:
     raise ConnectionDoesNotExistError("connection was closed in the middle of operation")
 
 
-@pytest.fixture
-def database_drops(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def dropped(*args: object, **kwargs: object) -> int:
+class _DroppedUpdate:
+    """An UPDATE whose connection is lost when it runs; notes how many responses the transaction had written."""
+
+    def __init__(self, written: list[int]) -> None:
+        self.written = written
+
+    def where(self, *_: object) -> _DroppedUpdate:
+        return self
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._drop().__await__()
+
+    async def _drop(self) -> None:
+        self.written.append(await Response.count())
         connection_lost()
-        return 0
-
-    monkeypatch.setattr(surveys.controllers, "save_answers", dropped)
 
 
-@pytest.mark.usefixtures("database_drops")
+@pytest.fixture
+def database_drops(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The connection is lost half-way through saving an answer: after the response row is written, when the
+    invitation is marked answered in the same transaction. Returns the responses written before it dropped."""
+    written: list[int] = []
+    update = Invitation.update
+
+    def dropping(*args: Any, **kwargs: Any) -> Any:
+        if Invitation._meta.db.transaction_exists():
+            return _DroppedUpdate(written)
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(Invitation, "update", dropping)
+    return written
+
+
 async def test_a_survey_sent_while_the_database_is_gone_asks_to_send_again(
-    client: AsyncTestClient, api_headers: dict[str, str], settings: Settings
+    client: AsyncTestClient, api_headers: dict[str, str], settings: Settings, database_drops: list[int]
 ) -> None:
     invited = await invite(client, api_headers, settings)
     page = await client.post(invited.survey_path, data={"csat": "4", "comment": "ok"}, follow_redirects=False)
     assert page.status_code == 503 and page.headers["retry-after"] == "5"
     assert "Please try again" in page.text and "nothing was stored" in page.text
+    assert database_drops == [1]  # the response row was written before the connection dropped
     assert await Response.count() == 0
 
 
@@ -61,7 +87,7 @@ async def test_the_api_answers_json_with_retry_after(
     async def dropped(*_: object) -> None:
         connection_lost()
 
-    monkeypatch.setattr("shop.controllers.ingest_order", dropped)
+    monkeypatch.setattr("shop.controllers.orders.ingest_order", dropped)
     answer = await client.post("/api/v1/orders", json=order_payload("X-1"), headers=api_headers)
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     assert "nothing was stored" in answer.json()["detail"]

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
-from afterglow.cli import main
+from operations.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

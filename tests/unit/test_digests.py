@@ -14,8 +14,8 @@ from accounts.services import team_id
 from afterglow.settings import Settings
 from bench.harness import free_port
 from bench.mailserver import smtp_server, text_of
-from feedback.services.channels import store_channel
-from feedback.services.digests import LEASE, digest_day, send_digests
+from feedback.services.digests import LEASE, digest_day, send_team_digests
+from feedback.services.notify_settings import store_notify_settings
 from feedback.tables import InboxItem, TeamChannel, TeamDigest
 from surveys.tables import SentEmail
 from tests.unit.notify_fixtures import routed_review, routing_rules
@@ -53,10 +53,10 @@ async def test_a_digest_with_an_overdue_item_arrives_once_per_day_and_not_for_an
     (normal,) = await routed_review(3, "Works, but the lid is loose.", MONDAY)  # due in 48 h
     with smtp_server() as (mailbox, port):
         smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
-        assert await send_digests(TUESDAY_8 + timedelta(minutes=5), smtp) == {"sent": 1, "empty": 1}
-        assert await send_digests(TUESDAY_8 + timedelta(hours=3), smtp) == {}
+        assert await send_team_digests(TUESDAY_8 + timedelta(minutes=5), smtp) == {"sent": 1, "empty": 1}
+        assert await send_team_digests(TUESDAY_8 + timedelta(hours=3), smtp) == {}
         # Wednesday: the urgent item is still overdue, so it is listed again; the normal one is no longer new.
-        assert await send_digests(TUESDAY_8 + timedelta(days=1, minutes=5), smtp) == {"sent": 1, "empty": 1}
+        assert await send_team_digests(TUESDAY_8 + timedelta(days=1, minutes=5), smtp) == {"sent": 1, "empty": 1}
     assert mailbox.to() == ["sue@shop.example", "sue@shop.example"]  # Support only: Logistics had nothing
     tuesday, wednesday = (text_of(m) for m in mailbox.messages)
     assert mailbox.messages[0]["Subject"] == "Support daily digest 2026-03-10: 1 new, 1 overdue"
@@ -81,20 +81,20 @@ async def test_the_digest_waits_for_the_digest_hour_and_follows_the_setting(
     await routed_review(4, "Good, a bit slow.", MONDAY)
     with smtp_server() as (mailbox, port):
         smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
-        assert await send_digests(TUESDAY_8 - timedelta(minutes=1), smtp) == {}  # 07:59 in Berlin
+        assert await send_team_digests(TUESDAY_8 - timedelta(minutes=1), smtp) == {}  # 07:59 in Berlin
         assert await TeamDigest.count() == 0
         later = dataclasses.replace(smtp, digest_hour=10)
-        assert await send_digests(TUESDAY_8 + timedelta(minutes=5), later) == {}
-        assert await send_digests(TUESDAY_8 + timedelta(hours=2), later) == {"sent": 1, "empty": 1}
+        assert await send_team_digests(TUESDAY_8 + timedelta(minutes=5), later) == {}
+        assert await send_team_digests(TUESDAY_8 + timedelta(hours=2), later) == {"sent": 1, "empty": 1}
     assert len(mailbox.messages) == 1
 
 
 async def test_a_team_with_the_digest_switched_off_gets_none(teams: dict[str, int], settings: Settings) -> None:
     await routed_review(4, "Good, a bit slow.", MONDAY)
-    await store_channel(await team_id("support"), {TeamChannel.digest: False}, MONDAY)
+    await store_notify_settings(await team_id("support"), {TeamChannel.digest: False}, MONDAY)
     with smtp_server() as (mailbox, port):
         smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
-        assert await send_digests(TUESDAY_8, smtp) == {"empty": 1}  # Logistics, still on, had nothing
+        assert await send_team_digests(TUESDAY_8, smtp) == {"empty": 1}  # Logistics, still on, had nothing
     assert mailbox.messages == []
 
 
@@ -102,7 +102,7 @@ async def test_two_passes_at_once_send_one_digest(teams: dict[str, int], setting
     await routed_review(3, "Fine.", MONDAY)
     with smtp_server() as (mailbox, port):
         smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
-        await asyncio.gather(send_digests(TUESDAY_8, smtp), send_digests(TUESDAY_8, smtp))
+        await asyncio.gather(send_team_digests(TUESDAY_8, smtp), send_team_digests(TUESDAY_8, smtp))
     assert len(mailbox.messages) == 1
     assert await SentEmail.count() == 1
 
@@ -113,15 +113,15 @@ async def test_a_digest_interrupted_before_its_email_is_finished_once_by_a_later
     (item,) = await routed_review(3, "Fine, the handle wobbles.", MONDAY)
     # SMTP is down when the day's row is made: the row stands, the email has not gone (as after a crash).
     down = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=free_port())
-    assert await send_digests(TUESDAY_8, down) == {"empty": 1, "smtp-failed": 1}  # Logistics had nothing to say
+    assert await send_team_digests(TUESDAY_8, down) == {"empty": 1, "smtp-failed": 1}  # Logistics had nothing to say
     assert await TeamDigest.count() == 2 and await SentEmail.count() == 0
     with smtp_server() as (mailbox, port):
         up = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
         # Within the lease the row may still belong to a live sender: nobody touches it.
-        assert await send_digests(TUESDAY_8 + LEASE - timedelta(minutes=1), up) == {}
+        assert await send_team_digests(TUESDAY_8 + LEASE - timedelta(minutes=1), up) == {}
         assert mailbox.messages == []
-        assert await send_digests(TUESDAY_8 + LEASE + timedelta(minutes=1), up) == {"resumed": 1}
-        assert await send_digests(TUESDAY_8 + 2 * LEASE + timedelta(minutes=2), up) == {}
+        assert await send_team_digests(TUESDAY_8 + LEASE + timedelta(minutes=1), up) == {"resumed": 1}
+        assert await send_team_digests(TUESDAY_8 + 2 * LEASE + timedelta(minutes=2), up) == {}
     assert len(mailbox.messages) == 1
     assert "handle wobbles" in text_of(mailbox.messages[0])
     assert (await InboxItem.select(InboxItem.notified_at).where(InboxItem.id == item).first())["notified_at"]

@@ -15,12 +15,12 @@ from litestar.testing import AsyncTestClient
 from piccolo.engine.sqlite import SQLiteEngine
 
 from accounts.tables import AuditEvent
-from accounts.traces import compact_database
 from afterglow.settings import Settings
 from app import create_app
 from feedback.services.intake import ingest_pending
 from feedback.services.webhooks import queue_item_webhooks
 from feedback.tables import InboxItem, Suggestion, ThreadEntry
+from operations.services.traces import compact_database
 from surveys.tables import Response
 from tests.unit.erasure_fixtures import (
     BOB_SAYS,

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
 from accounts.services import staff
-from afterglow.cli import main
 from afterglow.settings import Settings
 from app import create_app
 from feedback.services.answer_email import html_text, strip_quoted
 from feedback.services.inbound import REOPENED
 from feedback.services.replies import reply_area, send_reply, write_reply
 from feedback.tables import InboxItem, ThreadEntry
+from operations.cli import main
 from tests.unit.reply_fixtures import SCRIPT, Mailbox, Routed, answer_to, smtp, support_feedback
 from tests.unit.staff_fixtures import make_staff, support_rule
 from tests.unit.survey_fixtures import OPEN_AT

@@ -106,7 +106,7 @@ async def test_member_never_sees_triage_or_another_teams_item_in_the_list_or_its
     assert await listed(client, "label=positive") == set()  # the happy triage items stay out of every filter
     page = (await client.get("/app/inbox")).text
     assert 'name="team"' not in page, "one team: no team filter to choose from"
-    for team in ("logistics", inbox_list.TRIAGE):
+    for team in ("logistics", inbox_list.TRIAGE_FILTER):
         refused = await client.get(f"/app/inbox?team={team}")
         assert refused.status_code == 400
         assert "Choose one of your teams." in refused.text
@@ -120,10 +120,10 @@ async def test_manager_sees_everything_and_may_filter_by_any_team_or_triage(
     await sign_in(client, "max")
 
     page = (await client.get("/app/inbox")).text
-    assert '<option value="support">Support</option>' in page and f'<option value="{inbox_list.TRIAGE}">' in page
+    assert '<option value="support">Support</option>' in page and f'<option value="{inbox_list.TRIAGE_FILTER}">' in page
     assert await listed(client, "team=support") == {w.support, w.broken}
     assert await listed(client, "team=logistics") == {w.late}
-    assert await listed(client, f"team={inbox_list.TRIAGE}") == {w.happy, w.mugs}
+    assert await listed(client, f"team={inbox_list.TRIAGE_FILTER}") == {w.happy, w.mugs}
 
 
 # Each filter ------------------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from bench.harness import free_port
 from bench.mailserver import html_of, smtp_server, text_of
-from feedback.services.channels import store_channel
 from feedback.services.intake import ingest
 from feedback.services.notifications import GRACE, notify_unnotified, send_urgent_notification, unnotified_urgent
+from feedback.services.notify_settings import store_notify_settings
 from feedback.tables import InboxItem, Suggestion, TeamChannel, WebhookDelivery
 from feedback.tasks import ingest_source
 from surveys.tables import SentEmail
@@ -81,7 +81,7 @@ async def test_every_active_member_gets_the_email_unless_the_team_has_its_own_ad
         smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
         await send_urgent_notification(first, NOW, smtp)
         assert sorted(mailbox.to()) == ["sue@shop.example", "uma@shop.example"]
-        await store_channel(await team_id("support"), {TeamChannel.email: "support@shop.example"}, NOW)
+        await store_notify_settings(await team_id("support"), {TeamChannel.email: "support@shop.example"}, NOW)
         await send_urgent_notification(second, NOW, smtp)
     assert mailbox.to()[2:] == ["support@shop.example"]
 
@@ -149,7 +149,7 @@ async def test_the_ingest_task_emails_the_team_and_posts_the_webhook_once_even_w
     review = await add_review(rating=1, text=COMPLAINT, created_at=NOW)
     with webhook_receiver(clock=lambda: NOW) as receiver:
         receiver.secret = "whsec_test"
-        await store_channel(
+        await store_notify_settings(
             await team_id("support"),
             {TeamChannel.webhook_url: receiver.url, TeamChannel.webhook_secret: receiver.secret},
             NOW - timedelta(days=1),

@@ -7,9 +7,9 @@ import pytest
 
 from feedback.policy import (
     SLA_MAX_HOURS,
-    Decision,
     Facts,
     InvalidRule,
+    RoutingDecision,
     Rule,
     check_conditions,
     check_rule,
@@ -204,7 +204,7 @@ def test_archive_then_teams_is_not_archived() -> None:
 
 
 def test_an_empty_decision_is_triage() -> None:
-    assert Decision().triage and not Decision().archived
+    assert RoutingDecision().triage and not RoutingDecision().archived
 
 
 # Conditions in words ------------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from accounts.privacy import UnknownCustomer, erase_customer, export_customer, placeholder_email
 from accounts.tables import AuditEvent
 from afterglow.settings import Settings, get_settings
 from feedback.services.intake import ingest_pending
 from feedback.tables import FeedbackItem, InboxItem
+from operations.services.privacy import UnknownCustomer, erase_customer, export_customer, placeholder_email
 from reviews.services.photos import check_photo, store_photo
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderItem

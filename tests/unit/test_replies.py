@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from litestar.testing import AsyncTestClient
 
-from accounts.privacy import erase_customer
 from accounts.services import Staff, staff
 from accounts.tables import AuditEvent
 from afterglow.mail import MailNotSent
@@ -31,6 +30,7 @@ from feedback.services.replies import (
 )
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 from feedback.tasks import send_pending_replies, send_reply_task
+from operations.services.privacy import erase_customer
 from surveys.tables import SentEmail
 from tests.unit.reply_fixtures import (
     SCRIPT,

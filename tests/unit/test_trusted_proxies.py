@@ -13,10 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
-from afterglow.cli import proxy_options
 from afterglow.settings import Settings, load
 from app import create_app
 from bench.harness import free_port
+from operations.cli import proxy_options
 from reviews.tables import Review
 from tests.unit.review_fixtures import add_review
 

@@ -24,8 +24,8 @@ from accounts.services import team_id
 from afterglow.settings import Settings, load
 from app import create_app
 from bench.harness import free_port
-from feedback.services.channels import store_channel
 from feedback.services.destinations import url_refusal
+from feedback.services.notify_settings import store_notify_settings
 from feedback.services.webhooks import deliver_now, queue_item_webhooks
 from feedback.tables import TeamChannel, WebhookDelivery
 from tests.unit.notify_fixtures import routed_review, routing_rules, webhook_receiver
@@ -110,7 +110,7 @@ async def admin(strict: Settings) -> AsyncIterator[AsyncTestClient]:
 async def hook_support(url: str) -> None:
     """A webhook URL stored as it is (saved before these checks existed, or its name resolves elsewhere now)."""
     values = {TeamChannel.webhook_url: url, TeamChannel.webhook_secret: "whsec_test"}
-    await store_channel(await team_id("support"), values, NOW - timedelta(days=1))
+    await store_notify_settings(await team_id("support"), values, NOW - timedelta(days=1))
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from litestar.testing import AsyncTestClient
 
 from afterglow.settings import Settings
 from app import create_app
+from shop.controllers.webhooks import PayloadError, shopify_change, signature_valid, woocommerce_change
 from shop.tables import Customer, Order, OrderEvent, OrderItem, WebhookReceipt
-from shop.webhooks import PayloadError, shopify_change, signature_valid, woocommerce_change
 
 DATA = Path(__file__).parent.parent / "data" / "webhooks"
 SHOPIFY_ORDER_ID = "5813749661986"

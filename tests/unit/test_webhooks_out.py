@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from accounts.services import team_id
 from afterglow.settings import Settings
 from bench.harness import free_port
-from feedback.services.channels import store_channel
+from feedback.services.notify_settings import store_notify_settings
 from feedback.services.webhooks import (
     BACKOFF_MAX,
     STALE_CLAIM,
@@ -47,7 +47,7 @@ async def teams() -> dict[str, int]:
 
 async def hook_support(url: str, secret: str = SECRET) -> None:
     values = {TeamChannel.webhook_url: url, TeamChannel.webhook_secret: secret}
-    await store_channel(await team_id("support"), values, NOW - timedelta(days=1))
+    await store_notify_settings(await team_id("support"), values, NOW - timedelta(days=1))
 
 
 async def delivery(delivery_id: int) -> dict[str, Any]:

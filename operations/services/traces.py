@@ -1,6 +1,6 @@
 """What an erased customer leaves outside their own rows: team emails that named them, webhook payloads quoting
 them, task errors with their address, reasons staff gave about their reviews, and old copies of erased rows in
-the SQLite file. Called by accounts.privacy inside the erasure's transaction (compacting: after it)."""
+the SQLite file. Called by operations.services.privacy inside the erasure's transaction (compacting: after it)."""
 
 from __future__ import annotations
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from accounts.traces import (
+from afterglow.settings import get_settings
+from feedback.tables import FeedbackItem, FeedbackTopic, InboxItem, Suggestion, ThreadEntry
+from operations.services.traces import (
     clear_review_reasons,
     clear_task_errors,
     clear_team_emails,
     clear_webhook_payloads,
     compact_database,
 )
-from afterglow.settings import get_settings
-from feedback.tables import FeedbackItem, FeedbackTopic, InboxItem, Suggestion, ThreadEntry
 from reviews.services.photos import remove_photo_file
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import Customer, Order, OrderEvent, OrderItem

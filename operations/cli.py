@@ -86,7 +86,7 @@ def run(host: str, port: int, no_worker: bool) -> None:
         key = _dev_api_key()
         os.environ.setdefault("AFTERGLOW_BASE_URL", f"http://{host}:{port}")
         get_settings.cache_clear()
-        from afterglow.demo import seed_if_empty
+        from operations.demo import seed_if_empty
 
         if asyncio.run(seed_if_empty(datetime.now(UTC))):
             console.print("[green]Demo data created.[/green]")
@@ -368,7 +368,7 @@ def receive_mail(recipient: str | None) -> None:
 def demo() -> None:
     """Fill the database with a demo shop's orders, deliveries and answers, and send what is due."""
     migrate()
-    from afterglow.demo import seed
+    from operations.demo import seed
 
     _dev_api_key()
     summary = asyncio.run(seed(datetime.now(UTC)))

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from afterglow.kinds import DETRACTOR_UP_TO
 from afterglow.settings import Settings, get_settings
 from reviews.services.collect import ReviewInput, reviewable_items, save_review
 from reviews.services.photos import CheckedPhoto, check_photo
@@ -147,7 +148,11 @@ async def _a_reply(now: datetime, settings: Settings) -> None:
     member = await StaffProfile.select(StaffProfile.user).where(StaffProfile.user.username == "support").first()
     item = (
         await InboxItem.select(InboxItem.id)
-        .where((InboxItem.team.slug == "support") & (InboxItem.feedback.email != "") & (InboxItem.feedback.nps <= 6))
+        .where(
+            (InboxItem.team.slug == "support")
+            & (InboxItem.feedback.email != "")
+            & (InboxItem.feedback.nps <= DETRACTOR_UP_TO)
+        )
         .order_by(InboxItem.id)
         .first()
     )

@@ -13,8 +13,7 @@ from accounts.auth import API_LIMITS, require_api_key
 from afterglow.web import Now
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
-from shop.services import OrderNotFound, ingest_order, order_out, record_event
-from shop.tables import Order
+from shop.services import OrderNotFound, find_order, ingest_order, record_event
 
 
 class OrdersController(Controller):
@@ -32,10 +31,10 @@ class OrdersController(Controller):
 
     @get("/{external_id:str}", name="orders:detail", operation_id="GetOrder")
     async def detail(self, external_id: FromPath[str]) -> OrderOut:
-        row = await Order.select(Order.id).where(Order.external_id == external_id).first()
-        if row is None:
-            raise NotFoundException(detail=f"order {external_id!r} is unknown")
-        return await order_out(row["id"])
+        try:
+            return await find_order(external_id)
+        except OrderNotFound as exc:
+            raise NotFoundException(detail=f"order {external_id!r} is unknown") from exc
 
     @post("/{external_id:str}/events", name="orders:event", operation_id="RecordOrderEvent", status_code=202)
     async def event(self, external_id: FromPath[str], data: Annotated[EventIn, Body()], now: Now) -> EventAccepted:

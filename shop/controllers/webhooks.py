@@ -36,8 +36,7 @@ from afterglow.ratelimit import WEBHOOK_LIMITS
 from afterglow.web import AppSettings, Now
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import LOCALE_RE, EventIn, EventType, OrderIn
-from shop.services import OrderNotFound, claim_webhook, ingest_order, record_event
-from shop.tables import Order
+from shop.services import OrderNotFound, claim_webhook, ingest_order, record_first_report
 
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/fulfilled", "orders/cancelled"})
 WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})
@@ -48,7 +47,6 @@ WOOCOMMERCE_STATUS_EVENTS: dict[str, EventType] = {
 }
 _PING = re.compile(rb"^webhook_id=\d+$")
 _CENT = Decimal("0.01")
-_EVENT_COLUMN = {"delivered": Order.delivered_at, "returned": Order.returned_at, "cancelled": Order.cancelled_at}
 
 
 class PayloadError(ValueError):
@@ -203,15 +201,8 @@ async def apply_change(change: Change, source: str) -> None:
     """Store the order and record the event; both are idempotent, so a redelivery changes nothing."""
     if change.order is not None:
         await ingest_order(change.order)
-    if change.event is None:
-        return
-    column = _EVENT_COLUMN[change.event.type]
-    row = await Order.select(column).where(Order.external_id == change.external_id).first()
-    if row is None:
-        raise OrderNotFound(change.external_id)
-    # Shops resend the whole order on every edit, with a fresh modification date: the first report counts.
-    if row[column._meta.name] is None:
-        await record_event(change.external_id, change.event, source=source)
+    if change.event is not None:
+        await record_first_report(change.external_id, change.event, source)
 
 
 class WebhooksController(Controller):

@@ -28,7 +28,7 @@ class UnknownTeam(LookupError):
     """No team with this slug."""
 
 
-class ChannelError(FieldError):
+class NotifySettingsError(FieldError):
     """Notification settings that cannot be saved as typed: `field` names the input, the message says why."""
 
 
@@ -36,7 +36,7 @@ class ChannelError(FieldError):
 
 
 @dataclass(frozen=True)
-class Channel:
+class NotifySettings:
     """A team's notification settings; a team that never saved any gets the defaults."""
 
     team_id: int
@@ -48,7 +48,7 @@ class Channel:
     has_secret: bool = False
 
 
-async def channels(team_ids: list[int] | None = None) -> list[Channel]:
+async def notify_settings(team_ids: list[int] | None = None) -> list[NotifySettings]:
     """Every team's settings (or these teams'), by team name."""
     query = Team.select(Team.id, Team.name, Team.slug).order_by(Team.name)
     if team_ids is not None:
@@ -62,9 +62,9 @@ async def channels(team_ids: list[int] | None = None) -> list[Channel]:
     for team in teams:
         row = saved.get(team["id"])
         found.append(
-            Channel(team["id"], team["name"], team["slug"])
+            NotifySettings(team["id"], team["name"], team["slug"])
             if row is None
-            else Channel(
+            else NotifySettings(
                 team["id"],
                 team["name"],
                 team["slug"],
@@ -77,9 +77,9 @@ async def channels(team_ids: list[int] | None = None) -> list[Channel]:
     return found
 
 
-async def channel_by_slug(slug: str) -> Channel:
+async def notify_settings_of(slug: str) -> NotifySettings:
     try:
-        found = await channels([await team_id(slug)])
+        found = await notify_settings([await team_id(slug)])
     except AccountError:
         raise UnknownTeam(slug) from None
     return found[0]
@@ -87,9 +87,9 @@ async def channel_by_slug(slug: str) -> Channel:
 
 async def recipients(team: int) -> list[str]:
     """Where the team's email goes: its own address when set, else every active member's."""
-    channel = await TeamChannel.select(TeamChannel.email).where(TeamChannel.team == team).first()
-    if channel and channel["email"]:
-        return [channel["email"]]
+    saved = await TeamChannel.select(TeamChannel.email).where(TeamChannel.team == team).first()
+    if saved and saved["email"]:
+        return [saved["email"]]
     rows = await TeamMember.select(TeamMember.user.email.as_alias("email")).where(
         (TeamMember.team == team) & (TeamMember.user.active == True)  # noqa: E712 - a SQL condition
     )
@@ -99,48 +99,50 @@ async def recipients(team: int) -> list[str]:
 async def overview(team_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """For the admin page: each team's settings, who its email reaches now, and its latest digest."""
     found = []
-    for channel in await channels(team_ids):
+    for notify in await notify_settings(team_ids):
         latest = (
             await TeamDigest.select(TeamDigest.key, TeamDigest.items, TeamDigest.overdue, TeamDigest.sent_at)
-            .where(TeamDigest.team == channel.team_id)
+            .where(TeamDigest.team == notify.team_id)
             .order_by(TeamDigest.sent_at, ascending=False)
             .first()
         )
-        found.append({"channel": channel, "recipients": await recipients(channel.team_id), "last_digest": latest})
+        found.append({"notify": notify, "recipients": await recipients(notify.team_id), "last_digest": latest})
     return found
 
 
 # Settings ---------------------------------------------------------------------------------------------------------
 
 
-def check_channel(email: str, webhook_url: str, allowed_hosts: tuple[str, ...] = ()) -> tuple[str, str]:
-    """The address and URL as they will be saved; ChannelError for the first that is not right. A URL that points
+def check_notify_settings(email: str, webhook_url: str, allowed_hosts: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The address and URL as they will be saved; NotifySettingsError for the first that is not right. A URL that points
     at an internal address is refused unless `allowed_hosts` names its host; sending checks again."""
     email, webhook_url = email.strip().lower(), webhook_url.strip()
     if email and (len(email) > 320 or not EMAIL_RE.match(email)):
-        raise ChannelError("email", "Enter one email address, like support@shop.example, or leave it empty.")
+        raise NotifySettingsError("email", "Enter one email address, like support@shop.example, or leave it empty.")
     if webhook_url:
         try:
             parts = urlparse(webhook_url)
             hostname, _ = parts.hostname, parts.port
         except ValueError:  # a bracketed host that is not an IPv6 address, a port past 65535
-            raise ChannelError("webhook_url", "The webhook URL is not a valid address.") from None
+            raise NotifySettingsError("webhook_url", "The webhook URL is not a valid address.") from None
         if len(webhook_url) > 500 or parts.scheme not in ("http", "https") or not hostname:
-            raise ChannelError("webhook_url", "The webhook URL must start with https:// (or http://) and name a host.")
+            raise NotifySettingsError(
+                "webhook_url", "The webhook URL must start with https:// (or http://) and name a host."
+            )
         if any(ch.isspace() for ch in webhook_url):
-            raise ChannelError("webhook_url", "The webhook URL must not contain spaces.")
+            raise NotifySettingsError("webhook_url", "The webhook URL must not contain spaces.")
         reason = url_refusal(webhook_url, allowed_hosts)
         if reason:
             message = f"Webhooks go to public addresses only: {reason}. The server admin can allow an internal host."
-            raise ChannelError("webhook_url", message)
+            raise NotifySettingsError("webhook_url", message)
         try:
             httpx.URL(webhook_url)
         except httpx.InvalidURL:
-            raise ChannelError("webhook_url", "The webhook URL is not a valid address.") from None
+            raise NotifySettingsError("webhook_url", "The webhook URL is not a valid address.") from None
     return email, webhook_url
 
 
-async def store_channel(team: int, values: dict[Any, Any], now: datetime) -> None:
+async def store_notify_settings(team: int, values: dict[Any, Any], now: datetime) -> None:
     """Write a team's settings, creating its row on the first save."""
     values = {**values, TeamChannel.updated_at: now}
     if not await TeamChannel.exists().where(TeamChannel.team == team):
@@ -160,7 +162,7 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-async def save_channel(
+async def save_notify_settings(
     actor: Staff,
     slug: str,
     email: str,
@@ -171,8 +173,8 @@ async def save_channel(
 ) -> str:
     """Save a team's email, digest and webhook settings (audited). Returns the webhook secret when a new one was
     made (a webhook URL set where there was none), which the caller shows once; otherwise ""."""
-    channel = await channel_by_slug(slug)
-    email, webhook_url = check_channel(email, webhook_url, allowed_hosts)
+    current = await notify_settings_of(slug)
+    email, webhook_url = check_notify_settings(email, webhook_url, allowed_hosts)
     values: dict[Any, Any] = {
         TeamChannel.email: email,
         TeamChannel.digest: digest,
@@ -181,9 +183,9 @@ async def save_channel(
     secret = ""
     if not webhook_url:
         values[TeamChannel.webhook_secret] = ""  # a later URL gets a fresh secret, shown once
-    elif not channel.has_secret:
+    elif not current.has_secret:
         secret = values[TeamChannel.webhook_secret] = new_secret()
-    await store_channel(channel.team_id, values, now)
+    await store_notify_settings(current.team_id, values, now)
     # The URL itself may carry a token (Slack's do): the audit log keeps its host only.
     host = urlparse(webhook_url).hostname or ""
     await audit(actor, "notifications.saved", f"team:{slug}", now, email=email, digest=digest, webhook_host=host)

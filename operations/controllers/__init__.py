@@ -1,0 +1,1 @@
+"""The admin pages for privacy requests and background tasks, in the accounts admin frame."""

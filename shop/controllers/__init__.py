@@ -1,0 +1,1 @@
+"""HTTP entry points of the shop: the ingest API and the shops' webhooks."""

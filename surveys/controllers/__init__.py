@@ -1,0 +1,1 @@
+"""HTTP entry points of surveys: the survey and unsubscribe pages behind signed links, and the dev outbox."""

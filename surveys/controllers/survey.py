@@ -1,0 +1,112 @@
+"""The survey behind a signed link (`/s/{signed}`): the page, its answers (whole form or htmx), the thank-you page."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from afterglow.ratelimit import LINK_LIMITS
+from afterglow.web import AppSettings, Form, Now, page
+from surveys.controllers.links import LINK_ERRORS
+from surveys.services.answers import (
+    InvalidAnswer,
+    ItemSection,
+    SurveyView,
+    invitation_for_link,
+    open_survey,
+    parse_answers,
+    submit_answers,
+    valid_scores,
+)
+
+#: The delivered items the survey page offers for review, with the customer's reviews (see `ItemSection`).
+ItemReviews = NamedDependency[ItemSection]
+
+
+def survey_page(
+    signed: FromPath[str],
+    view: SurveyView,
+    *,
+    error: InvalidAnswer | None = None,
+    preselected: dict[str, int] | None = None,
+) -> Template:
+    return page(
+        "surveys/pages/survey.html",
+        view.language,
+        status_code=400 if error else 200,
+        signed=signed,
+        survey=view,
+        error=error,
+        preselected=preselected or {},
+        review_items=view.item_reviews,
+    )
+
+
+class SurveyController(Controller):
+    """`/s/{signed}`: no sign-in; the signed per-invitation link is the key."""
+
+    path = "/s/{signed:str}"
+    exception_handlers = LINK_ERRORS
+    middleware = LINK_LIMITS
+    include_in_schema = False
+
+    @get("/", name="surveys:page")
+    async def show(
+        self,
+        signed: FromPath[str],
+        now: Now,
+        settings: AppSettings,
+        item_reviews: ItemReviews,
+        nps: FromQuery[str | None] = None,
+        csat: FromQuery[str | None] = None,
+    ) -> Template:
+        """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
+        in a browser (htmx), so a mail scanner that follows every link stores nothing."""
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id, now, item_reviews)
+        preselected = valid_scores({"nps": nps, "csat": csat})
+        for name, score in preselected.items():
+            setattr(view, name, score)
+        return survey_page(signed, view, preselected=preselected)
+
+    @post("/", name="surveys:submit", status_code=303)
+    async def submit(
+        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews, data: Form
+    ) -> Template | Redirect:
+        """Plain form POST (works without JavaScript): save everything given, then thank."""
+        linked = await invitation_for_link(signed, now, settings)
+        try:
+            answers = parse_answers(data, linked.language)
+        except InvalidAnswer as exc:
+            view = await open_survey(linked.id, item_reviews=item_reviews)
+            # Show the form as it was sent: the typed comment and the scores that were valid.
+            view.comment = str(data.get("comment") or "")
+            for name, score in valid_scores(data).items():
+                setattr(view, name, score)
+            return survey_page(signed, view, error=exc)
+        await submit_answers(linked.id, answers, linked.language, now)
+        return Redirect(path=f"/s/{signed}/thanks", status_code=303)
+
+    @post("/answer", name="surveys:answer", status_code=200)
+    async def answer(
+        self, request: HTMXRequest, signed: FromPath[str], now: Now, settings: AppSettings, data: Form
+    ) -> Template:
+        """htmx: save the answer just given and return the small status line it swaps in."""
+        linked = await invitation_for_link(signed, now, settings)
+        try:
+            answers = parse_answers(data, linked.language)
+        except InvalidAnswer as exc:
+            return page("surveys/partials/save_status.html", linked.language, status_code=422, error=exc, saved=False)
+        await submit_answers(linked.id, answers, linked.language, now)
+        return page("surveys/partials/save_status.html", linked.language, error=None, saved=True)
+
+    @get("/thanks", name="surveys:thanks")
+    async def thanks(
+        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
+    ) -> Template:
+        view = await open_survey((await invitation_for_link(signed, now, settings)).id, item_reviews=item_reviews)
+        return page(
+            "surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=view.item_reviews
+        )
