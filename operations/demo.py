@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from afterglow.kinds import DETRACTOR_UP_TO
+from afterglow.kinds import DETRACTOR_UP_TO, NPS_GROUPS
 from afterglow.settings import Settings, get_settings
 from reviews.services.collect import ReviewInput, reviewable_items, save_review
 from reviews.services.photos import CheckedPhoto, check_photo
@@ -230,9 +230,9 @@ async def seed_rules() -> None:
         Rule(0, "Support contacts → Support", kind="support", teams=(support,), sla_hours=48),
         Rule(
             0,
-            "Detractors (NPS 0–6) → Support, reply within 24 h",
+            f"Detractors (NPS {NPS_GROUPS['detractors'].text}) → Support, reply within 24 h",
             kind="nps",
-            score_max=6,
+            score_max=DETRACTOR_UP_TO,
             teams=(support,),
             priority="urgent",
             sla_hours=24,
@@ -246,6 +246,14 @@ async def seed_rules() -> None:
             topics=frozenset({"product quality"}),
             teams=(product,),
             priority="high",
+            sla_hours=72,
+        ),
+        Rule(
+            0,
+            "Unhappy about product quality → Product",
+            labels=frozenset({"negative", "mixed"}),
+            topics=frozenset({"product quality"}),
+            teams=(product,),
             sla_hours=72,
         ),
         Rule(

@@ -9,6 +9,6 @@ from feedback.analysis.topics import TOPIC_KEYWORDS
 
 #: Bump when the analyser, its lexicons or the topic keywords change: feedback tagged by an older version is
 #: re-tagged by `afterglow reanalyse` and by the next change to its text.
-ANALYSER_VERSION = "2026-12-01.3"
+ANALYSER_VERSION = "2026-12-05.1"
 
 __all__ = ["ANALYSER_VERSION", "TOPIC_KEYWORDS", "Analysis", "Aspect", "SentenceSentiment", "analyse", "as_json"]

@@ -203,6 +203,15 @@ SHOP_PHRASES: dict[str, dict[tuple[str, ...], tuple[float, float]]] = {
         ("buy", "again"): (0.5, 0.6),
         ("order", "again"): (0.5, 0.6),
         ("buy", "from", "here", "again"): (0.6, 0.6),
+        ("buy", "it", "again"): (0.6, 0.6),
+        ("buy", "them", "again"): (0.6, 0.6),
+        ("buy", "one", "again"): (0.6, 0.6),
+        ("buy", "another"): (0.5, 0.6),
+        ("order", "from", "here", "again"): (0.6, 0.6),
+        # effort is a complaint: "hard to assemble", "difficult to clean"
+        ("hard", "to"): (-0.4, 0.6),
+        ("difficult", "to"): (-0.4, 0.6),
+        ("impossible", "to"): (-0.6, 0.7),
     },
     "de": {
         ("finger", "weg"): (-0.8, 0.9),
@@ -218,6 +227,11 @@ SHOP_PHRASES: dict[str, dict[tuple[str, ...], tuple[float, float]]] = {
         ("wie", "angegossen"): (0.7, 0.7),
         ("immer", "wieder"): (0.4, 0.5),
         ("jederzeit", "wieder"): (0.6, 0.6),
+        ("wieder", "kaufen"): (0.6, 0.6),
+        ("wieder", "bestellen"): (0.6, 0.6),
+        ("schwer", "zu"): (-0.4, 0.6),
+        ("schwierig", "zu"): (-0.4, 0.6),
+        ("unmöglich", "zu"): (-0.6, 0.7),
     },
 }
 # "too small", "zu lang": an excess of something that is not itself praise is a complaint (size, fit, price, wait).

@@ -20,7 +20,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 TIMEOUT_MS = 10_000
 
 
-def invite(app: LiveApp, external_id: str, email: str) -> str:
+def invite(app: LiveApp, external_id: str, email: str, locale: str = "en") -> str:
     """Order, delivery, one scheduler pass inside the send window; returns the invitation email's text."""
     moment = send_moment()
     delivered = moment - timedelta(days=3, hours=1)  # due 3 days after delivery: 09:00 Berlin on `moment`'s day
@@ -28,7 +28,7 @@ def invite(app: LiveApp, external_id: str, email: str) -> str:
         external_id,
         email=email,
         name="Anna Schmidt",
-        locale="en",
+        locale=locale,
         timezone="Europe/Berlin",
         placed_at=(delivered - timedelta(days=2)).isoformat(),
     )

@@ -142,16 +142,25 @@ def test_french_text_is_labelled_from_the_score_never_with_the_english_lexicon()
     assert result.language == "fr"
     assert (result.polarity, result.subjectivity, result.sentences, result.aspects) == (None, None, (), ())
     assert (result.label, result.label_source, result.flagged) == ("negative", "score", False)
-    assert analyse(text).label == ""  # no score, no lexicon: no label rather than a guess
+    # No score, no lexicon: "neutral" with no confidence rather than a guess (never an empty label).
+    nothing = analyse(text)
+    assert (nothing.label, nothing.source, nothing.confidence) == ("neutral", "score", 0.0)
 
 
-def test_hungarian_text_without_a_score_gets_no_label() -> None:
+def test_hungarian_text_without_a_score_is_neutral_with_no_confidence() -> None:
     result = analyse("A termék szuper, nagyon jó minőség.", language="hu")
-    assert (result.language, result.polarity, result.label, result.label_source) == ("hu", None, "", "")
+    assert (result.language, result.polarity, result.label, result.label_source) == ("hu", None, "neutral", "")
+    assert result.confidence == 0.0
 
 
-def test_language_hint_wins_over_detection() -> None:
+def test_the_texts_own_language_wins_over_the_locale_where_it_is_clear() -> None:
     result = analyse("The product is great.", language="hu-HU", score=4)
+    assert result.language == "en"
+    assert result.polarity is not None and result.label_source == "text+score"
+
+
+def test_the_locale_decides_where_the_text_is_too_short_to_tell() -> None:
+    result = analyse("Nagyon jó!", language="hu-HU", score=4)
     assert result.language == "hu"
     assert result.polarity is None and result.label_source == "score"
 
@@ -238,7 +247,7 @@ def test_analysing_twice_gives_identical_tags(text: str, score: int | None) -> N
 def test_empty_text_with_a_score_is_labelled_from_the_score() -> None:
     result = analyse("  ", score=5)
     assert (result.label, result.label_source, result.polarity, result.sentences) == ("positive", "score", None, ())
-    assert analyse("").label == ""
+    assert (analyse("").label, analyse("").confidence) == ("neutral", 0.0)
 
 
 def test_scores_normalise_for_stars_and_nps() -> None:
@@ -258,7 +267,8 @@ def test_nps_passive_answer_with_neutral_text_is_neutral() -> None:
 def test_as_json_has_the_agreed_keys() -> None:
     data = as_json(analyse("The delivery was fast.", score=5))
     assert set(data) == {
-        "language", "polarity", "subjectivity", "label", "topics", "label_source", "flagged", "aspects", "sentences"
+        "language", "polarity", "subjectivity", "label", "topics", "label_source", "flagged", "aspects", "sentences",
+        "source", "confidence",
     }  # fmt: skip
     assert data["aspects"][0] == {
         "phrase": "delivery",

@@ -14,7 +14,7 @@ from feedback.tables import FeedbackItem, FeedbackTopic, InboxItem, Suggestion
 SAVED = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 LATER = SAVED + timedelta(days=30)
 MANAGER = Staff(id=1, username="mara", role="manager")
-COMPLAINT = "The delivery driver was rude and the parcel was damaged."
+COMPLAINT = "The delivery driver was rude and the parcel was late."
 
 
 async def _suggestion(text: str, locale: str = "en") -> int:
