@@ -30,6 +30,7 @@ from feedback.controllers.channels import NotificationsController
 from feedback.controllers.dashboard import DashboardController
 from feedback.controllers.inbound import InboundEmailController
 from feedback.controllers.inbox import InboxController
+from feedback.controllers.learning import LearningController
 from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 BackgroundTasksController,
                 NotificationsController,
                 RoutingRulesController,
+                LearningController,
             ],
             middleware=[session_auth(settings).middleware],
         ),

@@ -148,6 +148,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "send-pending-replies": {"task": "feedback.send_pending_replies", "schedule": 60.0},
             "refresh-dashboard-rollup": {"task": "feedback.dashboard_sweep", "schedule": 60.0},
             "send-weekly-digests": {"task": "feedback.weekly_digests", "schedule": 900.0},
+            "learn-sentiment-model": {"task": "feedback.learn", "schedule": 900.0},
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )

@@ -292,3 +292,24 @@ class WeeklyDigest(Table):
     sent_at = Timestamptz(null=True, default=None)
     message_id = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SentimentModel(Table):
+    """One version of the text classifier learned from the shop's scored texts (`feedback.analysis.learned`), as
+    plain JSON in `data` (weights, intercepts, hashing parameters; never a pickle). At most one row is `active`: the
+    analyser uses it; with none, the lexicon decides. `switched_off` on the newest row records that staff turned the
+    model off, so the beat's retraining stores new versions without switching it back on. `last_item` is the newest
+    feedback item it could learn from: the beat counts scored texts past it to decide when to learn again."""
+
+    version = Integer(unique=True)
+    trained_at = Timestamptz(index=True)
+    n = Integer(default=0)  # examples it learned from (the held-out slice excluded)
+    heldout_n = Integer(default=0)
+    languages = JSON(default={})  # language → examples
+    accuracy_model = Float(null=True, default=None)  # balanced accuracy on the held-out slice
+    accuracy_lexicon = Float(null=True, default=None)
+    last_item = Integer(default=0)
+    active = Boolean(default=False, index=True)
+    switched_off = Boolean(default=False)
+    note = Varchar(length=300, default="")  # why it is not in use, when it is not
+    data = JSON(default={})

@@ -16,6 +16,7 @@ from feedback.dashboard.digest import claim_due_digests, send_manager_digest
 from feedback.dashboard.rollup import sweep as sweep_rollup
 from feedback.services.digests import send_team_digests
 from feedback.services.intake import Ingested, ingest, ingest_pending
+from feedback.services.learning import learn_when_due
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
 from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
 from feedback.services.webhooks import deliver_due, deliver_now, queue_item_webhooks
@@ -147,3 +148,15 @@ def weekly_digests(now_iso: str | None = None) -> int:
 def send_weekly_digest(digest_id: int, now_iso: str | None = None) -> str:
     """Email one manager's weekly digest. Safe to run twice: the mail log says it went."""
     return run_async(send_manager_digest(digest_id, task_now(now_iso), get_settings()))
+
+
+# The learned sentiment model ---------------------------------------------------------------------------------------
+
+
+@celery_app.task(name="feedback.learn")
+def learn_sentiment(now_iso: str | None = None) -> dict[str, Any] | None:
+    """Beat pass (every 15 minutes): learn a new version of the shop's sentiment model once enough new scored texts
+    arrived since the last one (the database counts them); None when not yet. Safe to run twice: the second run
+    finds nothing new."""
+    learned = run_async(learn_when_due(task_now(now_iso)))
+    return learned.as_dict() if learned else None

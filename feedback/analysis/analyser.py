@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from afterglow.kinds import STARS_SCALE
-from feedback.analysis.label import CONTRAST_WEIGHT, LATER_WEIGHT_STEP, MIXED_POLE, combine, normalise_score
-from feedback.analysis.language import detect_language, normalise_language
+from feedback.analysis.complaint_register import COMPLAINT_SUBJECTIVITY
+from feedback.analysis.complaints import Complaint, find_complaints
+from feedback.analysis.label import (
+    CONCLUSION_FROM,
+    CONCLUSION_WEIGHT,
+    CONTRAST_WEIGHT,
+    LATER_WEIGHT_STEP,
+    NO_OPINION_CONFIDENCE,
+    Verdict,
+    combine,
+    is_mixed,
+    normalise_score,
+)
+from feedback.analysis.language import choose_language
 from feedback.analysis.lexicons import (
     LANGUAGES_WITH_LEXICON,
+    Scored,
     clause_spans,
     is_opinion_word,
     lexicon_language,
@@ -15,55 +30,98 @@ from feedback.analysis.lexicons import (
 )
 from feedback.analysis.lexicons import score as score_text
 from feedback.analysis.model import Analysis, Aspect, SentenceSentiment
-from feedback.analysis.topics import topic_for
+from feedback.analysis.topics import TOPIC_KEYWORDS, topic_for
+
+if TYPE_CHECKING:
+    from feedback.analysis.learned import LearnedModel
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 
 
 def analyse(
+    text: str,
+    *,
+    score: int | None = None,
+    scale: tuple[int, int] | None = None,
+    language: str | None = None,
+    model: LearnedModel | None = None,
+) -> Analysis:
+    """Tag one comment; `score` on `scale` (default 1–5 stars) weighs into the label; `language` (the customer's
+    locale) decides only where the text is too short to tell its own language.
+    With the shop's learned `model` (feedback.analysis.learned), the model reads the text instead of the lexicon."""
+    found = _lexicon_analysis(text, score=score, scale=scale, language=language)
+    if model is None:
+        return found
+    from feedback.analysis.learned import with_model  # scikit-learn loads only where a model is in use
+
+    normalised = None if score is None else normalise_score(score, scale or STARS_SCALE)
+    return with_model(found, model, text, normalised)
+
+
+def _lexicon_analysis(
     text: str, *, score: int | None = None, scale: tuple[int, int] | None = None, language: str | None = None
 ) -> Analysis:
-    """Tag one comment; `score` on `scale` (default 1–5 stars) weighs into the label; `language` is a hint that wins."""
     text = text.strip()
     normalised = None if score is None else normalise_score(score, scale or STARS_SCALE)
-    lang = normalise_language(language) if language else detect_language(text) or lexicon_language(text)
+    # The text's own language where it is clear; the hint (the customer's locale) only where it is too short to tell.
+    lang = choose_language(text, language) or lexicon_language(text)
     if not text or lang not in LANGUAGES_WITH_LEXICON:
         verdict = combine(None, False, normalised)
-        return Analysis(lang if text or language else "", None, None, verdict.label, verdict.source, False, (), (), ())
+        return Analysis(
+            lang if text or language else "",
+            None,
+            None,
+            verdict.label,
+            verdict.source,
+            False,
+            (),
+            (),
+            (),
+            source="score",
+            confidence=verdict.confidence,
+        )
 
     sentences: list[SentenceSentiment] = []
     aspects: list[Aspect] = []
     weighted: list[tuple[float, float, float]] = []  # (weight, polarity, subjectivity) of clauses with opinions
-    poles: list[float] = []
+    sentence_of: list[int] = []  # the sentence of each of them
+    split = split_sentences(lang, text)
     position = 0
-    for sentence in split_sentences(lang, text):
-        whole = score_text(lang, sentence)
-        sentences.append(
-            SentenceSentiment(_untokenise(sentence), round(whole.polarity, 4), round(whole.subjectivity, 4))
-        )
-        if whole.opinion_words:
-            poles.append(whole.polarity)
+    for number, sentence in enumerate(split):
         tokens = sentence.split()
+        complaints = find_complaints(lang, [t.lower() for t in tokens])
+        whole = _with_complaints(score_text(lang, sentence), complaints)
+        sentences.append(SentenceSentiment(_untokenise(sentence), whole[0], whole[1]))
         # Each token's sentiment is its clause's ("the battery is terrible but the screen is gorgeous"), or the
         # whole sentence's where its clause has no opinion of its own.
-        near = [round(whole.polarity, 4)] * len(tokens)
+        near = [whole[0]] * len(tokens)
         for start, end, contrast in clause_spans(lang, sentence):
-            part = score_text(lang, " ".join(tokens[start:end]))
-            if part.opinion_words:
+            mine = [c for c in complaints if start <= c.start < end]
+            part = _with_complaints(score_text(lang, " ".join(tokens[start:end])), mine)
+            if part[2]:
                 weight = (1 + LATER_WEIGHT_STEP * position) * (CONTRAST_WEIGHT if contrast else 1)
-                weighted.append((weight, part.polarity, part.subjectivity))
-                poles.append(part.polarity)
-                near[start:end] = [round(part.polarity, 4)] * (end - start)
+                weighted.append((weight, part[0], part[1]))
+                sentence_of.append(number)
+                near[start:end] = [part[0]] * (end - start)
             position += 1
         aspects.extend(_aspects(lang, sentence, near))
+        aspects.extend(_complaint_aspects(tokens, complaints, near))
 
+    long_text = len(split) >= CONCLUSION_FROM
+    if long_text and weighted:  # the last sentence with an opinion is the writer's verdict
+        weighted = [
+            (w * CONCLUSION_WEIGHT, p, s) if n == sentence_of[-1] else (w, p, s)
+            for (w, p, s), n in zip(weighted, sentence_of, strict=True)
+        ]
     polarity = subjectivity = None
     if weighted:
         total = sum(w for w, _, _ in weighted)
         polarity = round(sum(w * p for w, p, _ in weighted) / total, 4)
         subjectivity = round(sum(w * s for w, _, s in weighted) / total, 4)
-    mixed = any(p >= MIXED_POLE for p in poles) and any(p <= -MIXED_POLE for p in poles)
-    verdict = combine(polarity, mixed, normalised)
+    mixed, torn = is_mixed([(w, p) for w, p, _ in weighted], long_text=long_text)
+    verdict = combine(polarity, mixed, normalised, torn=torn)
+    if polarity is None and normalised is None:  # read, and no opinion found: neutral, not sure
+        verdict = Verdict("neutral", "text", False, NO_OPINION_CONFIDENCE)
     topics = tuple(dict.fromkeys(a.topic for a in aspects if a.topic))
     return Analysis(
         lang,
@@ -75,7 +133,30 @@ def analyse(
         tuple(sentences),
         tuple(aspects),
         topics,
+        source="lexicon" if polarity is not None or normalised is None else "score",
+        confidence=verdict.confidence,
     )
+
+
+def _with_complaints(found: Scored, complaints: list[Complaint]) -> tuple[float, float, int]:
+    """(polarity, subjectivity, opinions) of a sentence or clause: the lexicon's opinion words and the complaint
+    register's events, each counting as one opinion."""
+    if not complaints:
+        return round(found.polarity, 4), round(found.subjectivity, 4), found.opinion_words
+    n = found.opinion_words
+    count = n + len(complaints)
+    polarity = (found.polarity * n + sum(c.polarity for c in complaints)) / count
+    subjectivity = (found.subjectivity * n + COMPLAINT_SUBJECTIVITY * len(complaints)) / count
+    return round(polarity, 4), round(subjectivity, 4), count
+
+
+def _complaint_aspects(tokens: list[str], complaints: list[Complaint], near: list[float]) -> list[Aspect]:
+    """A complaint names its topic ("on hold" → support), where the shop's topics have it."""
+    return [
+        Aspect(" ".join(tokens[c.start : c.end]).rstrip(" ?!."), c.topic, near[c.start])
+        for c in complaints
+        if c.topic and c.topic in TOPIC_KEYWORDS
+    ]
 
 
 def _aspects(language: str, sentence: str, near: list[float]) -> list[Aspect]:

@@ -25,12 +25,14 @@ class Analysis:
     language: str  # "en", "de", another ISO code, or "" when unknown
     polarity: float | None  # None when no lexicon for the language or no opinion words
     subjectivity: float | None
-    label: str  # "positive" | "neutral" | "negative" | "mixed" | "" (no text and no score)
-    label_source: str  # "text+score" | "text" | "score" | "" (no label)
+    label: str  # "positive" | "neutral" | "negative" | "mixed": never empty
+    label_source: str  # "text+score" | "text" | "score" | "" (nothing to go on: "neutral" with confidence 0)
     flagged: bool  # score and text contradict each other strongly: a human should look
     sentences: tuple[SentenceSentiment, ...]
     aspects: tuple[Aspect, ...]
     topics: tuple[str, ...]  # distinct topic names, in order of first mention
+    source: str = "score"  # what read the text: "lexicon", "model" (feedback.analysis.learned) or "score" (only it)
+    confidence: float = 0.0  # 0..1: how sure the label is
 
 
 def as_json(a: Analysis) -> dict[str, Any]:
@@ -42,6 +44,8 @@ def as_json(a: Analysis) -> dict[str, Any]:
         "label": a.label,
         "topics": list(a.topics),
         "label_source": a.label_source,
+        "source": a.source,
+        "confidence": a.confidence,
         "flagged": a.flagged,
         "aspects": [{"phrase": x.phrase, "topic": x.topic, "polarity": x.polarity} for x in a.aspects],
         "sentences": [{"text": s.text, "polarity": s.polarity, "subjectivity": s.subjectivity} for s in a.sentences],

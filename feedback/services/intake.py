@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from afterglow.failures import skip_bad_row
+from feedback.services.learning import active_model
 from feedback.services.routing import route
 from feedback.services.sources import SOURCES, Snapshot, UnknownSource, read_source, source_key
 from feedback.services.tagging import analyse_snapshot, analysed_hash, store_tags
@@ -98,9 +99,10 @@ async def ingest(source: str, source_id: int, now: datetime, *, retag: bool = Fa
             feedback_id, stored_hash = await upsert_item(snapshot)
     except UnknownSource:
         return Ingested(None)
-    digest = analysed_hash(snapshot)
+    model = await active_model()
+    digest = analysed_hash(snapshot, model.version if model else 0)
     tagged = retag or digest != stored_hash
-    found = analyse_snapshot(snapshot) if tagged else None  # outside any transaction: no lock held meanwhile
+    found = analyse_snapshot(snapshot, model) if tagged else None  # outside any transaction: no lock held meanwhile
     async with _routing_step():
         if found is not None:
             await store_tags(feedback_id, found, digest, now)

@@ -13,7 +13,7 @@ from typing import Any
 
 from accounts.services import Staff
 from feedback.analysis import ANALYSER_VERSION, Analysis, analyse
-from feedback.analysis.language import detect_language
+from feedback.analysis.learned import LearnedModel
 from feedback.analysis.topics import TOPIC_KEYWORDS, TOPICS_DIGEST
 from feedback.policy import LABELS
 from feedback.services.sources import Snapshot
@@ -24,24 +24,25 @@ class InvalidCorrection(ValueError):
     """A label or topic staff cannot set: the message says which."""
 
 
-def analysed_hash(snapshot: Snapshot) -> str:
-    """Everything the tags depend on: the analyser's version, the text, the score and the language hint."""
+def analysed_hash(snapshot: Snapshot, model_version: int = 0) -> str:
+    """Everything the tags depend on: the analyser's version, the text, the score, the language hint, and the
+    learned model's version when one is in use."""
     score, scale = snapshot.score
-    basis = [ANALYSER_VERSION, TOPICS_DIGEST, snapshot.analysed_text, score, scale, snapshot.locale]
+    basis: list[Any] = [ANALYSER_VERSION, TOPICS_DIGEST, snapshot.analysed_text, score, scale, snapshot.locale]
+    if model_version:
+        basis.append(model_version)
     return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
 
-def analyse_snapshot(snapshot: Snapshot) -> Analysis:
+def analyse_snapshot(snapshot: Snapshot, model: LearnedModel | None = None) -> Analysis:
     score, scale = snapshot.score
-    return analyse(snapshot.analysed_text, score=score, scale=scale, language=language_hint(snapshot))
+    hint = language_hint(snapshot)
+    return analyse(snapshot.analysed_text, score=score, scale=scale, language=hint, model=model)
 
 
 def language_hint(snapshot: Snapshot) -> str | None:
-    """The language to read the text in. Survey answers and reviews are written in the language the customer was
-    asked in (their locale). A suggestion-box note comes with only the browser's language, weaker evidence: there
-    the text's own function words decide when they can, and the browser's language when they cannot."""
-    if snapshot.source == "suggestion":
-        return detect_language(snapshot.analysed_text) or snapshot.locale or None
+    """The customer's locale (a suggestion's: the browser's language): the analyser reads a text in the language
+    it is written in where the text makes that clear, and in this one only where it is too short to tell."""
     return snapshot.locale or None
 
 

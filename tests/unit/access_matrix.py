@@ -84,6 +84,8 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ("POST", "/app/admin/notifications/teams/support/test-webhook", {}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/notifications/teams/support/secret", {}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/notifications/deliveries/999999/retry", {}, (303, 403, 403, 403, 404)),
+    ("GET", "/app/admin/learning", {}, (303, 403, 403, 403, 200)),
+    ("POST", "/app/admin/learning/switch", {"on": "0"}, (303, 403, 403, 403, 303)),
     ("GET", "/app/admin/audit", {}, (303, 403, 403, 403, 200)),
     ("GET", "/app/admin/privacy", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/privacy/export", {"email": "{customer}"}, (303, 403, 403, 403, 200)),
