@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers.admin import AdminController
 from accounts.controllers.signin import SignInController
+from afterglow.apidocs import openapi_config
 from afterglow.bodies import BodyRequest, RefuseUnreadableBodies
 from afterglow.db import DATABASE_UNAVAILABLE, is_postgres, start_pool
 from afterglow.health import health, ready
@@ -35,6 +36,7 @@ from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
 from operations.controllers.privacy import PrivacyController
+from operations.controllers.start import StartController
 from operations.controllers.tasks import BackgroundTasksController
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [
         health,
         ready,
+        StartController,
         OrdersController,
         WebhooksController,
         SurveyController,
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
+        openapi_config=openapi_config(),
         plugins=[HTMXPlugin()],
         request_class=BodyRequest,
         # Token-bearing public routes (/s/, /u/, /r/: a customer's conversation) and key-authenticated machine

@@ -141,6 +141,16 @@ class Settings:
         return not self.production and not self.smtp_host
 
     @property
+    def dev_api_key_file(self) -> Path:
+        """Where `afterglow run` keeps the API key it invents in the embedded default."""
+        return self.data_dir / "dev-api-key"
+
+    @property
+    def dev_base_url_file(self) -> Path:
+        """Where `afterglow run` notes its address in the embedded default, for commands run beside it."""
+        return self.data_dir / "dev-base-url"
+
+    @property
     def photo_folder(self) -> Path:
         return self.data_dir / "review-photos"
 

@@ -49,7 +49,7 @@ def _dev_api_key() -> str:
     settings = get_settings()
     if settings.api_key:
         return settings.api_key
-    path = settings.data_dir / "dev-api-key"
+    path = settings.dev_api_key_file
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(24))
@@ -63,9 +63,31 @@ def _celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "afterglow.celery_app", *args]
 
 
+def _served_base_url(host: str, port: int) -> str:
+    """The address `afterglow run --host H --port N` answers on, as links in emails should name it."""
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
+def _use_running_base_url() -> None:
+    """A command run beside `afterglow run` (dispatch, demo, ...) in the embedded default writes links to the
+    address that server announced, unless AFTERGLOW_BASE_URL says otherwise."""
+    if "AFTERGLOW_BASE_URL" in os.environ:
+        return
+    settings = get_settings()
+    path = settings.dev_base_url_file
+    if settings.production or not path.is_file():
+        return
+    os.environ["AFTERGLOW_BASE_URL"] = path.read_text().strip()
+    get_settings.cache_clear()
+
+
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Afterglow: ask customers at the good moment, collect answers, close the loop."""
+    if ctx.invoked_subcommand != "run":
+        _use_running_base_url()
 
 
 @main.command("migrate")
@@ -80,12 +102,21 @@ def migrate_command() -> None:
 @click.option("--no-worker", is_flag=True, help="Start the web server only.")
 def run(host: str, port: int, no_worker: bool) -> None:
     """Migrate, seed demo data on first start, and run web + worker + beat."""
+    # Links in emails name the port served here (this process, its worker and beat inherit the variable) unless
+    # AFTERGLOW_BASE_URL is set explicitly; commands run beside it read it from the data folder (embedded default).
+    base_url_file: Path | None = None
+    announced = "AFTERGLOW_BASE_URL" not in os.environ
+    if announced:
+        os.environ["AFTERGLOW_BASE_URL"] = _served_base_url(host, port)
+        get_settings.cache_clear()
     settings = get_settings()
     migrate()
     if not settings.production:
         key = _dev_api_key()
-        os.environ.setdefault("AFTERGLOW_BASE_URL", f"http://{host}:{port}")
-        get_settings.cache_clear()
+        if announced:
+            base_url_file = settings.dev_base_url_file
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            base_url_file.write_text(settings.base_url)
         from operations.demo import seed_if_empty
 
         if asyncio.run(seed_if_empty(datetime.now(UTC))):
@@ -106,6 +137,8 @@ def run(host: str, port: int, no_worker: bool) -> None:
         _serve(host, port, workers=1)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        if base_url_file is not None:
+            base_url_file.unlink(missing_ok=True)
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:

@@ -121,3 +121,79 @@ def test_run_stops_its_worker_and_beat_when_it_is_terminated(tmp_path: Path) -> 
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def test_run_on_another_port_announces_that_address_for_links(monkeypatch, tmp_path: Path) -> None:
+    """`afterglow run --port 8101` with no AFTERGLOW_BASE_URL: the server, its worker and beat (they inherit the
+    environment) and commands run beside it (`afterglow dispatch`, through the data folder) link to port 8101."""
+    import operations.cli as cli
+    from afterglow.settings import get_settings
+
+    monkeypatch.delenv("AFTERGLOW_BASE_URL", raising=False)
+    monkeypatch.setenv("AFTERGLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)
+    monkeypatch.setattr(cli, "migrate", lambda: None)
+    monkeypatch.setattr("operations.demo.seed_if_empty", _not_seeded)
+    get_settings.cache_clear()
+    seen: dict[str, str] = {}
+
+    def serve(host: str, port: int, workers: int) -> None:
+        seen["env"] = os.environ["AFTERGLOW_BASE_URL"]
+        seen["settings"] = get_settings().base_url
+        seen["file"] = (tmp_path / "dev-base-url").read_text()
+        seen["dispatch"] = _base_url_seen_by_dispatch(monkeypatch)
+
+    monkeypatch.setattr(cli, "_serve", serve)
+    try:
+        result = CliRunner().invoke(main, ["run", "--host", "0.0.0.0", "--port", "8101", "--no-worker"])
+        assert result.exit_code == 0, result.output
+        assert seen == dict.fromkeys(("env", "settings", "file", "dispatch"), "http://127.0.0.1:8101")
+        assert not (tmp_path / "dev-base-url").exists()  # gone with the server
+    finally:
+        get_settings.cache_clear()
+
+
+def test_run_keeps_an_explicit_base_url(monkeypatch, tmp_path: Path) -> None:
+    import operations.cli as cli
+    from afterglow.settings import get_settings
+
+    monkeypatch.setenv("AFTERGLOW_BASE_URL", "https://feedback.shop.example")
+    monkeypatch.setenv("AFTERGLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)
+    monkeypatch.setattr(cli, "migrate", lambda: None)
+    monkeypatch.setattr("operations.demo.seed_if_empty", _not_seeded)
+    get_settings.cache_clear()
+    seen: list[str] = []
+    monkeypatch.setattr(cli, "_serve", lambda *_args, **_kw: seen.append(get_settings().base_url))
+    try:
+        result = CliRunner().invoke(main, ["run", "--port", "8101", "--no-worker"])
+        assert result.exit_code == 0, result.output
+        assert seen == ["https://feedback.shop.example"]
+        assert not (tmp_path / "dev-base-url").exists()
+    finally:
+        get_settings.cache_clear()
+
+
+async def _not_seeded(_now: object) -> bool:
+    return False
+
+
+def _base_url_seen_by_dispatch(monkeypatch) -> str:
+    """What `afterglow dispatch`, started from another shell (no AFTERGLOW_BASE_URL), would link to."""
+    import operations.cli as cli
+    from afterglow.settings import get_settings
+
+    seen: list[str] = []
+
+    async def dispatch(now: datetime, queue: bool) -> dict[str, object]:
+        seen.append(get_settings().base_url)
+        return {}
+
+    with monkeypatch.context() as inner:
+        inner.delenv("AFTERGLOW_BASE_URL")
+        inner.setattr(cli, "run_dispatch", dispatch)
+        get_settings.cache_clear()
+        result = CliRunner().invoke(main, ["dispatch"])
+        assert result.exit_code == 0, result.output
+    get_settings.cache_clear()
+    return seen[0]

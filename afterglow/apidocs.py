@@ -1,0 +1,43 @@
+"""The API docs at /schema, served from local files (static/vendor/swagger-ui) under the app's CSP: no CDN, no
+inline script. Litestar's own render plugins load from a CDN and start Swagger UI with an inline script."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from litestar import Request
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import OpenAPIRenderPlugin
+
+VENDOR = "/static/vendor/swagger-ui"
+JS_URL = f"{VENDOR}/swagger-ui-bundle.js"
+CSS_URL = f"{VENDOR}/swagger-ui.css"
+INIT_URL = "/static/js/api-docs.js"
+
+
+class LocalSwaggerRenderPlugin(OpenAPIRenderPlugin):
+    """Swagger UI from /static; the page names the schema's URL in a data attribute that api-docs.js reads."""
+
+    def __init__(self, path: str = "/swagger") -> None:
+        super().__init__(path=path)
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = escape(str(openapi_schema.get("info", {}).get("title", "API")))
+        schema_url = escape(self.get_openapi_json_route(request))
+        return (
+            '<!doctype html><html lang="en"><head>'
+            f'<meta charset="utf-8"><title>{title}</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="data:,">'
+            f'<link rel="stylesheet" href="{CSS_URL}">'
+            f'<script src="{JS_URL}" defer></script>'
+            f'<script src="{INIT_URL}" defer></script>'
+            "</head><body>"
+            f'<div id="swagger-ui" data-schema-url="{schema_url}"></div>'
+            "</body></html>"
+        ).encode()
+
+
+def openapi_config(title: str = "Afterglow API", version: str = "1.0.0") -> OpenAPIConfig:
+    return OpenAPIConfig(title=title, version=version, path="/schema", render_plugins=[LocalSwaggerRenderPlugin()])
