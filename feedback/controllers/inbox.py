@@ -224,9 +224,10 @@ class InboxController(Controller):
 
     @post("/inbox/{item_id:int}/assign", name="feedback:item-assign", guards=handlers_only, status_code=303)
     async def assign(self, request: HTMXRequest, item_id: FromPath[int], now: Now) -> Answer:
-        """To a member of the item's team ("me" for oneself; admins may choose anyone), or to nobody ("")."""
+        """To a member of the item's team ("me" for oneself; admins may choose anyone), or to nobody ("").
+        The "Assign to me" button sends `assign_me` next to the select's value, and wins over it."""
         form = await request.form()
-        raw = form_field(form, "assignee").strip()
+        raw = "me" if form_field(form, "assign_me") else form_field(form, "assignee").strip()
         user = signed_in(request)
 
         async def change() -> None:

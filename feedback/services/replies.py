@@ -6,6 +6,7 @@ for that Message-ID first, so a task run twice (or the beat catch-up pass racing
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -168,6 +169,37 @@ def paragraphs(text: str) -> list[list[str]]:
     return [block.split("\n") for block in blocks if block.strip()]
 
 
+#: How a reply may already open, in the languages staff write (en, de, hu): then the email adds no greeting of its own.
+GREETING = re.compile(
+    r"^\W*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening)|hallo|guten (tag|morgen|abend)|"
+    r"liebe[rs]?|sehr geehrte[rs]?|moin|servus|grüß gott|szia(sztok)?|szervusz|kedves|tisztelt|jó napot|üdv)\b",
+    re.IGNORECASE,
+)
+
+
+def opens_with_greeting(text: str) -> bool:
+    """Whether the staff member's text starts with a greeting of its own ("Hi Olivia, …", "Liebe Frau …")."""
+    return bool(GREETING.match(text.strip()))
+
+
+def first_name(name: str, language: str) -> str:
+    """The customer's given name for a greeting: the first word, or the last in Hungarian (family name first)."""
+    parts = name.split()
+    if not parts:
+        return ""
+    return parts[-1] if language == "hu" and len(parts) > 1 else parts[0]
+
+
+def signature(author_name: str) -> str:
+    """The staff member's name as a reply is signed: a full name as it is, a bare username in readable form
+    ("olivia.brown" → "Olivia Brown", "admin" → "Admin")."""
+    name = author_name.strip()
+    if not name or " " in name or name != name.lower():
+        return name
+    local = name.split("@", 1)[0]
+    return " ".join(part[:1].upper() + part[1:] for part in re.split(r"[._+\-]+", local) if part)
+
+
 def render_reply(
     entry: dict[str, Any], feedback: dict[str, Any], references: list[str], settings: Settings
 ) -> Rendered:
@@ -178,12 +210,13 @@ def render_reply(
     quoted = "\n\n".join(part for part in (feedback["title"], feedback["text"]) if part.strip())
     context = {
         "shop_name": settings.shop_name,
-        "name": feedback["name"],
+        "name": first_name(feedback["name"] or "", language),
+        "greeted": opens_with_greeting(entry["body"]),
         "kind": feedback["kind"],
         "product": feedback["product_name"],
         "body": entry["body"],
         "body_paragraphs": paragraphs(entry["body"]),
-        "staff_name": entry["author_name"],
+        "staff_name": signature(entry["author_name"] or ""),
         "quote_lines": quoted.splitlines(),
         "quote_paragraphs": paragraphs(quoted),
         "conversation_url": f"{settings.base_url}/r/{signed}",

@@ -75,10 +75,12 @@ class SurveyController(Controller):
     async def submit(
         self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews, data: Form
     ) -> Template | Redirect:
-        """Plain form POST (works without JavaScript): save everything given, then thank."""
+        """Plain form POST (works without JavaScript): save everything given, then thank; an empty form is
+        shown again asking for an answer (400)."""
         linked = await invitation_for_link(signed, now, settings)
         try:
             answers = parse_answers(data, linked.language)
+            await submit_answers(linked.id, answers, linked.language, now)
         except InvalidAnswer as exc:
             view = await open_survey(linked.id, item_reviews=item_reviews)
             # Show the form as it was sent: the typed comment and the scores that were valid.
@@ -86,7 +88,6 @@ class SurveyController(Controller):
             for name, score in valid_scores(data).items():
                 setattr(view, name, score)
             return survey_page(signed, view, error=exc)
-        await submit_answers(linked.id, answers, linked.language, now)
         return Redirect(path=f"/s/{signed}/thanks", status_code=303)
 
     @post("/answer", name="surveys:answer", status_code=200)
@@ -97,9 +98,9 @@ class SurveyController(Controller):
         linked = await invitation_for_link(signed, now, settings)
         try:
             answers = parse_answers(data, linked.language)
+            await submit_answers(linked.id, answers, linked.language, now)
         except InvalidAnswer as exc:
             return page("surveys/partials/save_status.html", linked.language, status_code=422, error=exc, saved=False)
-        await submit_answers(linked.id, answers, linked.language, now)
         return page("surveys/partials/save_status.html", linked.language, error=None, saved=True)
 
     @get("/thanks", name="surveys:thanks")

@@ -31,6 +31,10 @@ class InvalidAnswer(FieldError):
     """An answer outside its scale or too long; names the field."""
 
 
+class EmptyAnswer(InvalidAnswer):
+    """A submission with no score and no comment: nothing to store."""
+
+
 @dataclass
 class Answers:
     """What one submission carries; None means "not given this time", not "cleared"."""
@@ -38,6 +42,11 @@ class Answers:
     csat: int | None = None
     nps: int | None = None
     comment: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No score and no words: "Send" pressed on an untouched form."""
+        return self.csat is None and self.nps is None and not self.comment
 
 
 @dataclass
@@ -174,7 +183,13 @@ async def save_answers(invitation_id: int, answers: Answers, language: str, now:
 
 
 async def submit_answers(invitation_id: int, answers: Answers, language: str, now: datetime) -> int:
-    """Save the answers (`save_answers`), then tell feedback intake that a response was saved."""
+    """Save the answers (`save_answers`), then tell feedback intake that a response was saved. An empty
+    submission (no score, no comment) stores nothing: EmptyAnswer asks for an answer. A score saved earlier (one
+    click in the email) comes back checked in the form, so "Send" with it is never empty."""
+    if answers.empty:
+        raise EmptyAnswer(
+            "answer", i18n.translate(language, "Please choose a score or write a few words before sending.")
+        )
     response_id = await save_answers(invitation_id, answers, language, now)
     await announce_saved("survey", response_id)
     return response_id

@@ -4,6 +4,7 @@ each change writes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -233,6 +234,54 @@ async def test_member_assigns_the_item_to_a_member_of_its_team_only(client: Asyn
     assert nobody.status_code == 303 and (await item_row(w.item))["assignee"] is None
     assert bad.status_code == 400 and "Choose a person from the list." in bad.text
     assert [body for _, _, body in await entries(w.feedback)] == ["Assigned to sue", "Unassigned (was sue)"]
+
+
+def _assign_form(page: str, *, choose: str | None = None, button: str = "Assign") -> dict[str, list[str]]:
+    """What a browser sends from the item page's assign form: the select's value (the selected option, or
+    `choose`), then the name and value of the button pressed, if it has a name."""
+    form = re.search(r'<form class="assign-form".*?</form>', page, re.S)
+    assert form, page
+    html = form.group(0)
+    select = re.search(r'<select id="assignee" name="(\w+)"[^>]*>(.*?)</select>', html, re.S)
+    assert select
+    options = re.findall(r'<option value="([^"]*)"( selected)?>', select.group(2))
+    value = choose if choose is not None else next((v for v, sel in options if sel), options[0][0])
+    sent: dict[str, list[str]] = {select.group(1): [value]}
+    pressed = re.search(rf'<button type="submit"([^>]*)>{re.escape(button)}</button>', html)
+    assert pressed, html
+    named = re.search(r'name="(\w+)" value="([^"]*)"', pressed.group(1))
+    if named:
+        sent.setdefault(named.group(1), []).append(named.group(2))
+    return sent
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+async def test_assign_to_me_button_assigns_the_signed_in_member(client: AsyncTestClient, htmx: bool) -> None:
+    w = await world()
+    await sign_in(client, "sue")
+    page = (await client.get(f"/app/inbox/{w.item}")).text
+
+    response = await post(client, f"/app/inbox/{w.item}/assign", _assign_form(page, button="Assign to me"), htmx=htmx)
+
+    assert response.status_code == (200 if htmx else 303)
+    assert (await item_row(w.item))["assignee"] == w.ids["support"]
+    assert [body for _, _, body in await entries(w.feedback)] == ["Assigned to sue"]
+    after = (await client.get(f"/app/inbox/{w.item}")).text
+    assert "<dt>Assignee</dt><dd>sue</dd>" in after and "Assign to me</button>" not in after
+
+
+async def test_assign_select_still_chooses_a_person_and_nobody(client: AsyncTestClient) -> None:
+    w = await world()
+    await sign_in(client, "ada")
+    page = (await client.get(f"/app/inbox/{w.item}")).text
+
+    chosen = await post(client, f"/app/inbox/{w.item}/assign", _assign_form(page, choose=str(w.ids["support"])))
+    assigned = (await item_row(w.item))["assignee"]
+    page = (await client.get(f"/app/inbox/{w.item}")).text
+    cleared = await post(client, f"/app/inbox/{w.item}/assign", _assign_form(page, choose=""))
+
+    assert chosen.status_code == 303 and assigned == w.ids["support"]
+    assert cleared.status_code == 303 and (await item_row(w.item))["assignee"] is None
 
 
 async def test_admin_may_assign_anyone(client: AsyncTestClient) -> None:

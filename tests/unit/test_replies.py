@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from litestar.testing import AsyncTestClient
+from piccolo.apps.user.tables import BaseUser
 
 from accounts.services import Staff, staff
 from accounts.tables import AuditEvent
@@ -23,9 +24,12 @@ from feedback.services.replies import (
     NO_ADDRESS,
     REPLY_MAX,
     ReplyRefused,
+    first_name,
+    opens_with_greeting,
     reply_area,
     send_reply,
     send_unsent_replies,
+    signature,
     write_reply,
 )
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
@@ -128,9 +132,73 @@ async def test_team_member_reply_is_queued_emailed_and_back_on_the_item(
     assert reply["inbox_item"] == routed.item_id and reply["delivery"] == "sent"  # the eager worker sent it
     [mail] = await reply_emails()
     assert mail["to"] == "anna@example.com" and mail["headers"]["Message-ID"] == reply["message_id"]
-    assert "Sorry, Anna. Kim calls today." in mail["text"] and "Hi Anna Schmidt," in mail["text"]
+    assert (
+        "Sorry, Anna. Kim calls today." in mail["text"]
+        and "Hi Anna," in mail["text"]
+        and "Anna Schmidt," not in mail["text"]
+    )
     audit = await AuditEvent.select(AuditEvent.action, AuditEvent.target).where(AuditEvent.action == "feedback.replied")
     assert audit == [{"action": "feedback.replied", "target": f"feedback:{routed.feedback_id}"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi Anna, sorry about the kettle. Kim calls today.",
+        "Hello Anna!\n\nSorry about the kettle.",
+        "dear Anna, sorry.",
+    ],
+)
+async def test_reply_that_greets_gets_no_second_greeting_and_is_signed_by_name(
+    client: AsyncTestClient, routed: Routed, settings: Settings, body: str
+) -> None:
+    assert await sign_in(client, "ada") == 303  # an admin without a full name in the profile
+    response = await post_form(client, f"/app/inbox/{routed.item_id}/reply", {"body": body})
+
+    assert response.status_code == 303
+    [mail] = await reply_emails()
+    assert mail["text"].startswith(body + "\n\nAda\n" + settings.shop_name + "\n")
+    assert "Hi Anna Schmidt" not in mail["html"] and mail["html"].count("Anna") == body.count("Anna")
+    outbox = (await client.get("/dev/outbox.json")).json()
+    assert [m["text"] for m in outbox if m["purpose"] == "feedback-reply"] == [mail["text"]]
+
+
+async def test_reply_greets_by_first_name_and_signs_with_the_full_name(
+    client: AsyncTestClient, routed: Routed, settings: Settings, staff_ids: dict[str, int]
+) -> None:
+    await BaseUser.update({BaseUser.first_name: "Ada", BaseUser.last_name: "Lovelace"}).where(
+        BaseUser.id == staff_ids["admin"]
+    )
+    assert await sign_in(client, "ada") == 303
+    await post_form(client, f"/app/inbox/{routed.item_id}/reply", {"body": "Sorry about the kettle."})
+
+    [mail] = await reply_emails()
+    expected = f"Hi Anna,\n\nSorry about the kettle.\n\nAda Lovelace\n{settings.shop_name}\n"
+    assert mail["text"].startswith(expected)
+    assert "Hi Anna,</p>" in mail["html"] and f"Ada Lovelace<br>{settings.shop_name}" in mail["html"]
+
+
+def test_greeting_name_and_signature_rules() -> None:
+    for greeting in (
+        "Hi Olivia,",
+        "Hello!",
+        "Dear Mr Brown",
+        "Hallo Jonas",
+        "Guten Tag Frau Weber",
+        "Liebe Anna",
+        "Lieber Jonas",
+        "Szia Anna!",
+        "Kedves Anna!",
+        "  hey there",
+        "Good morning Olivia",
+    ):
+        assert opens_with_greeting(greeting), greeting
+    for other in ("Olivia, sorry.", "History repeats.", "Thanks for writing.", "Hilfe kommt.", "Dearly sorry."):
+        assert not opens_with_greeting(other), other
+    assert first_name("Olivia Brown", "en") == "Olivia" and first_name("Kovács Anna", "hu") == "Anna"
+    assert first_name("", "en") == "" and first_name("Cher", "hu") == "Cher"
+    assert signature("admin") == "Admin" and signature("olivia.brown") == "Olivia Brown"
+    assert signature("Ada Lovelace") == "Ada Lovelace" and signature("") == ""
 
 
 async def test_htmx_reply_returns_the_updated_reply_area_and_tells_the_timeline(
@@ -348,7 +416,7 @@ async def test_reply_email_reaches_a_real_smtp_server_threaded_with_the_earlier_
     assert latest["Auto-Submitted"] == "auto-generated"
     assert latest["Subject"] == f"Re: your feedback to {settings.shop_name}"
     text = text_part(latest)
-    assert text.startswith("Hi Anna Schmidt,\n\nKim calls at 3.\n\nSue\n\nsue\n" + settings.shop_name)
+    assert text.startswith("Hi Anna,\n\nKim calls at 3.\n\nSue\n\nSue\n" + settings.shop_name)
     assert "> Kim never called me back about the broken kettle." in text
     assert "Reply to this email, or answer us on this page:" in text and "/r/" in text
     assert '<p style="margin:0 0 12px;font-size:16px;line-height:1.5;">Kim calls at 3.</p>' in text_part(latest, "html")
@@ -363,7 +431,7 @@ async def test_reply_email_is_in_the_customers_language(
     [mail] = await reply_emails()
     assert mail["headers"]["Content-Language"] == "de"
     assert mail["subject"] == f"Re: Ihr Feedback an {settings.shop_name}"
-    assert mail["text"].startswith("Hallo Anna Schmidt,")
+    assert mail["text"].startswith("Hallo Anna,\n\nEntschuldigung!")
     assert "Sie können uns auf dieser Seite antworten:" in mail["text"]  # no reply address configured
 
 

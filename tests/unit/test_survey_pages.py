@@ -189,6 +189,41 @@ async def test_invalid_htmx_answer_returns_422_partial(client: AsyncTestClient, 
     assert await SurveyResponse.count() == 0
 
 
+@pytest.mark.parametrize("form", [{}, {"comment": ""}, {"comment": "   \r\n "}, {"csat": "", "nps": "", "comment": ""}])
+async def test_sending_an_empty_survey_asks_for_an_answer_and_stores_nothing(
+    client: AsyncTestClient, invited: Invited, form: dict[str, str]
+) -> None:
+    response = await client.post(invited.survey_path, data=form, follow_redirects=False)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in response.text and "Please choose a score or write a few words" in response.text
+    assert "<form" in response.text
+    assert await SurveyResponse.count() == 0
+    assert (await Invitation.select(Invitation.answered_at).first())["answered_at"] is None
+
+
+async def test_an_empty_htmx_answer_returns_the_partial_and_stores_nothing(
+    client: AsyncTestClient, invited: Invited
+) -> None:
+    response = await client.post(f"{invited.survey_path}/answer", data={"comment": ""}, headers=HTMX)
+
+    assert response.status_code == 422
+    assert "Please choose a score or write a few words" in response.text
+    assert "<html" not in response.text and "Saved" not in response.text
+    assert await SurveyResponse.count() == 0
+
+
+async def test_send_with_only_a_comment_after_the_emailed_score_keeps_both(
+    client: AsyncTestClient, invited: Invited
+) -> None:
+    saved = await client.post(f"{invited.survey_path}/answer", data={"nps": "9"}, headers=HTMX)
+    sent = await client.post(invited.survey_path, data={"comment": "Quick."}, follow_redirects=False)
+
+    assert saved.status_code == 200 and sent.status_code == 303
+    assert await _response_row() == {"csat": None, "nps": 9, "comment": "Quick."}
+
+
 async def test_oversized_comment_is_refused_and_kept(client: AsyncTestClient, invited: Invited) -> None:
     comment = "x" * 5001
 
