@@ -38,7 +38,7 @@ DUE = datetime(2026, 3, 5, 9, 30, tzinfo=UTC)  # 10:30 in Berlin, inside the sen
 async def seed(count: int, prefix: str) -> None:
     """`count` delivered orders of one item each, through the shop services, due at DUE."""
     from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
-    from shop.services import ingest_order, record_event
+    from shop.services.orders import ingest_order, record_event
 
     with Progress(transient=True) as progress:
         task = progress.add_task(f"orders {prefix}", total=count)

@@ -51,7 +51,7 @@ async def _seed(count: int, moment: datetime) -> list[str]:
     from afterglow.settings import get_settings
     from operations.cli import run_dispatch
     from shop.schemas import EventIn, OrderIn
-    from shop.services import ingest_order, record_event
+    from shop.services.orders import ingest_order, record_event
     from surveys.services.links import survey_token
     from surveys.tables import Invitation
 

@@ -11,7 +11,7 @@ from afterglow.settings import Settings, get_settings
 from reviews.services.collect import ReviewInput, reviewable_items, save_review
 from reviews.services.photos import CheckedPhoto, check_photo
 from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
-from shop.services import ingest_order, record_event
+from shop.services.orders import ingest_order, record_event
 from shop.tables import Order
 from surveys.services.answers import Answers, save_answers
 from surveys.services.dispatch import dispatch_due, send_claimed

@@ -1,6 +1,6 @@
 """Product reviews written by customers for the items they received, their photos, replies and votes."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -12,10 +12,12 @@ class Review(Table):
     """One review per delivered order item (so one per customer, product and order); editing updates it.
 
     status: published | held (a content rule matched: `held_rule`) | rejected (`reject_reason`).
+    An imported review (`source`) may have no order item or customer here, and is verified only where its order is.
     """
 
-    order_item = ForeignKey(references=OrderItem, unique=True)
-    customer = ForeignKey(references=Customer, index=True)
+    #: Null for a review imported from another tool whose order is not known here.
+    order_item = ForeignKey(references=OrderItem, unique=True, null=True, default=None)
+    customer = ForeignKey(references=Customer, index=True, null=True, default=None)
     invitation = ForeignKey(references=Invitation, null=True, default=None)
     sku = Varchar(length=128, index=True)
     product_name = Varchar(length=300, default="")
@@ -33,6 +35,12 @@ class Review(Table):
     reply_text = Text(default="")
     reply_at = Timestamptz(null=True, default=None)
     helpful_count = Integer(default=0)
+    #: Where an imported review came from ("" when collected here): judgeme, yotpo, stamped, shopify, trustpilot.
+    source = Varchar(length=16, default="")
+    #: `<source>:<the tool's review id>` (or a digest of its row): a second import of the same file adds nothing.
+    import_key = Varchar(length=200, null=True, default=None)  # unique: an index made by its migration
+    #: Photo addresses an imported review carried, shown as links; nothing is fetched.
+    photo_urls = JSON(default=[])
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -30,7 +30,7 @@ import msgspec
 
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventIn, EventType, OrderIn
-from shop.services import ingest_order, record_event
+from shop.services.orders import ingest_order, record_event
 
 REQUIRED_COLUMNS = ("external_id", "placed_at", "total", "email", "sku", "item_name", "price")
 ORDER_COLUMNS = (

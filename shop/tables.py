@@ -1,4 +1,4 @@
-"""What the shop tells us: customers, orders, their items and what happened to them."""
+"""What the shop tells us: customers, orders, their items, what happened to them, and its products."""
 
 from piccolo.columns import (
     JSON,
@@ -28,7 +28,10 @@ class Order(Table):
     placed_at = Timestamptz(index=True)
     currency = Varchar(length=3, default="EUR")
     total = Numeric(digits=(12, 2))
-    customer = ForeignKey(references=Customer, index=True)
+    #: None when the shop sent no email (Shopify draft, POS and phone orders): stored, never asked.
+    customer = ForeignKey(references=Customer, index=True, null=True, default=None)
+    #: Why this order is never asked about ("" when it may be): "no_email", "refunded".
+    not_asked = Varchar(length=32, default="")
     delivered_at = Timestamptz(null=True, default=None)
     returned_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
@@ -43,6 +46,11 @@ class OrderItem(Table):
     category = Varchar(length=100, default="")
     quantity = Integer(default=1)
     price = Numeric(digits=(12, 2))
+    #: The platform's ids for the product and variant ("" when unknown): how the item finds its catalogue entry.
+    product_ref = Varchar(length=64, default="", index=True)
+    variant_ref = Varchar(length=64, default="")
+    #: When the shop refunded this line; a refunded item is not asked about, the rest of the order still is.
+    returned_at = Timestamptz(null=True, default=None)
 
 
 class OrderEvent(Table):
@@ -64,3 +72,35 @@ class WebhookReceipt(Table):
     topic = Varchar(length=64, default="")
     payload = JSON(default={})
     received_at = Timestamptz(default=TimestamptzNow())
+
+
+class Product(Table):
+    """One product of the shop's catalogue, from the platforms' product webhooks, the API or a CSV import."""
+
+    source = Varchar(length=16, default="api")
+    sku = Varchar(length=128, default="", index=True)
+    title = Varchar(length=300, default="")
+    #: The shop's own category (Shopify `product_type` or standard category, WooCommerce categories).
+    shop_category = Varchar(length=200, default="", index=True)
+    image_url = Varchar(length=2000, default="")
+    url = Varchar(length=2000, default="")
+    gtin = Varchar(length=32, default="")
+    mpn = Varchar(length=70, default="")
+    brand = Varchar(length=100, default="")
+    deleted_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ProductKey(Table):
+    """One name a line item may know a product by: `shopify:product:<id>`, `shopify:variant:<id>`,
+    `woocommerce:product:<id>`, `woocommerce:variation:<id>` or `sku:<sku>`."""
+
+    product = ForeignKey(references=Product, index=True)
+    key = Varchar(length=200, unique=True)
+
+
+class CategoryMap(Table):
+    """The owner's mapping of a shop category onto the category that delays and dashboard segments use."""
+
+    shop_category = Varchar(length=200, unique=True)
+    category = Varchar(length=100)

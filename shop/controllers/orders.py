@@ -13,7 +13,7 @@ from accounts.auth import API_LIMITS, require_api_key
 from afterglow.web import Now
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
-from shop.services import OrderNotFound, find_order, ingest_order, record_event
+from shop.services.orders import OrderNotFound, find_order, ingest_order, record_event
 
 
 class OrdersController(Controller):

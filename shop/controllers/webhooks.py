@@ -36,7 +36,7 @@ from afterglow.ratelimit import WEBHOOK_LIMITS
 from afterglow.web import AppSettings, Now
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import LOCALE_RE, EventIn, EventType, OrderIn
-from shop.services import OrderNotFound, claim_webhook, ingest_order, record_first_report
+from shop.services.orders import OrderNotFound, claim_webhook, ingest_order, record_first_report
 
 SHOPIFY_ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/fulfilled", "orders/cancelled"})
 WOOCOMMERCE_ORDER_TOPICS = frozenset({"order.created", "order.updated"})

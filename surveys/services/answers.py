@@ -12,7 +12,7 @@ from afterglow.celery_app import announce_saved
 from afterglow.errors import FieldError
 from afterglow.kinds import COLUMN_SCALES
 from afterglow.settings import Settings
-from shop.services import unsubscribe_customer
+from shop.services.orders import unsubscribe_customer
 from surveys.services.invitations import invitation_with_items
 from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bench.harness import ROOT, Server, afterglow_env, free_port
 from operations.cli import main
 from shop.schemas import EventIn, OrderIn
-from shop.services import ingest_order, record_event
+from shop.services.orders import ingest_order, record_event
 from shop.tables import Order, OrderEvent
 from surveys.tables import SentEmail
 from tests.factories import order_payload

@@ -12,7 +12,7 @@ import pytest
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from shop.schemas import EventIn, OrderIn
-from shop.services import ingest_order, record_event, unsubscribe_customer
+from shop.services.orders import ingest_order, record_event, unsubscribe_customer
 from shop.tables import Customer
 from surveys.services.answers import Answers, save_answers
 from surveys.services.dispatch import CLAIM_LEASE, dispatch_due, send_claimed
