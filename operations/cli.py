@@ -228,39 +228,6 @@ async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
     return report
 
 
-@main.command("import-orders")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_orders_command(path: Path) -> None:
-    """Import past orders (with delivery dates) from a CSV file; bad rows are listed by line."""
-    from shop.csv_import import count_rows, import_orders
-
-    total = count_rows(path)
-    with Progress(
-        TextColumn("[bold]Importing[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("rows", total=total)
-        report = asyncio.run(import_orders(path, on_progress=lambda done: progress.update(task, completed=done)))
-    for line, message in report.errors:
-        console.print(f"[red]line {line}[/red]: {message}")
-    click.echo(
-        json.dumps(
-            {
-                "rows": report.rows,
-                "orders_created": report.orders_created,
-                "orders_existing": report.orders_existing,
-                "events_recorded": report.events_recorded,
-                "errors": len(report.errors),
-            }
-        )
-    )
-    if report.errors:
-        sys.exit(1)
-
-
 @main.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 def analyse(source: TextIO) -> None:
@@ -469,6 +436,11 @@ def demo() -> None:
     summary = asyncio.run(seed(datetime.now(UTC)))
     click.echo(json.dumps(summary))
 
+
+from operations import cli_catalogue, cli_imports  # noqa: E402  (each adds its commands to `main`)
+
+cli_imports.register(main)
+cli_catalogue.register(main)
 
 if __name__ == "__main__":
     main()
