@@ -16,11 +16,12 @@ For each set, three labellers, each from the text alone (no stars, no scores):
   page has. An empty label counts as wrong.
 - `model`: `feedback.analysis.learned.train` on one half of the set (stratified by label and language, fixed
   seed; texts labelled "mixed" are left out, since the model predicts polarity classes), tested on the other half
-  with the most probable class of `predict_proba`. `lexicon_same_half` is the lexicon on that same test half.
+  through `analyse(..., model=...)` as the product uses it: the model's class, or "mixed" where its readings of the
+  clauses are strong on both sides. `lexicon_same_half` is the lexicon on that same test half.
 
 Scored on the classes the set's readers used: balanced accuracy (mean recall over those classes) and macro-F1
 (mean F1 over them). "mixed" is not mapped away: where the readers used it (labelled_reviews, heldout) it is a
-class of its own, which TextBlob and the model can never predict; where they did not (the binary corpora), a
+class of its own, which TextBlob can never predict; where they did not (the binary corpora), a
 "mixed" or "neutral" answer is simply not the reader's label and counts as wrong, as it would for staff.
 Confusion matrices and a Markdown table go to stderr; the last line on stdout is one JSON object whose `ratio` is
 the lexicon's mean balanced accuracy over TextBlob's, across the sets measured.
@@ -90,7 +91,8 @@ def lexicon_label(text: Text) -> str:
 
 
 def model_labeller(train: Sequence[Text]) -> Labeller | str:
-    """A labeller trained on `train` with engineer C's `feedback.analysis.learned`, or why there is none."""
+    """A labeller trained on `train` with `feedback.analysis.learned`, used as the analyser uses it (the text's
+    label, "mixed" from its clauses), or why there is none."""
     try:
         from feedback.analysis.learned import Example
         from feedback.analysis.learned import train as learn
@@ -100,8 +102,7 @@ def model_labeller(train: Sequence[Text]) -> Labeller | str:
     model = learn(examples, seed=0)
 
     def label(text: Text) -> str:
-        proba = model.predict_proba(text.text, text.language)
-        return max(proba, key=lambda c: proba[c])
+        return analyse(text.text, language=text.language, model=model).label
 
     return label
 

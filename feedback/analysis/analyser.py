@@ -29,7 +29,7 @@ from feedback.analysis.lexicons import (
     tag,
 )
 from feedback.analysis.lexicons import score as score_text
-from feedback.analysis.model import Analysis, Aspect, SentenceSentiment
+from feedback.analysis.model import Analysis, Aspect, Clauses, SentenceSentiment
 from feedback.analysis.topics import TOPIC_KEYWORDS, topic_for
 
 if TYPE_CHECKING:
@@ -49,18 +49,18 @@ def analyse(
     """Tag one comment; `score` on `scale` (default 1–5 stars) weighs into the label; `language` (the customer's
     locale) decides only where the text is too short to tell its own language.
     With the shop's learned `model` (feedback.analysis.learned), the model reads the text instead of the lexicon."""
-    found = _lexicon_analysis(text, score=score, scale=scale, language=language)
+    found, clauses = _lexicon_analysis(text, score=score, scale=scale, language=language)
     if model is None:
         return found
     from feedback.analysis.learned import with_model  # scikit-learn loads only where a model is in use
 
     normalised = None if score is None else normalise_score(score, scale or STARS_SCALE)
-    return with_model(found, model, text, normalised)
+    return with_model(found, model, text, normalised, clauses)
 
 
 def _lexicon_analysis(
     text: str, *, score: int | None = None, scale: tuple[int, int] | None = None, language: str | None = None
-) -> Analysis:
+) -> tuple[Analysis, Clauses]:
     text = text.strip()
     normalised = None if score is None else normalise_score(score, scale or STARS_SCALE)
     # The text's own language where it is clear; the hint (the customer's locale) only where it is too short to tell.
@@ -79,12 +79,13 @@ def _lexicon_analysis(
             (),
             source="score",
             confidence=verdict.confidence,
-        )
+        ), Clauses()
 
     sentences: list[SentenceSentiment] = []
     aspects: list[Aspect] = []
     weighted: list[tuple[float, float, float]] = []  # (weight, polarity, subjectivity) of clauses with opinions
     sentence_of: list[int] = []  # the sentence of each of them
+    clauses = Clauses()
     split = split_sentences(lang, text)
     position = 0
     for number, sentence in enumerate(split):
@@ -95,17 +96,22 @@ def _lexicon_analysis(
         # Each token's sentiment is its clause's ("the battery is terrible but the screen is gorgeous"), or the
         # whole sentence's where its clause has no opinion of its own.
         near = [whole[0]] * len(tokens)
+        where = [len(clauses.texts)] * len(tokens)  # the clause of each token
         for start, end, contrast in clause_spans(lang, sentence):
             mine = [c for c in complaints if start <= c.start < end]
             part = _with_complaints(score_text(lang, " ".join(tokens[start:end])), mine)
+            weight = (1 + LATER_WEIGHT_STEP * position) * (CONTRAST_WEIGHT if contrast else 1)
+            where[start:end] = [len(clauses.texts)] * (end - start)
+            clauses.texts.append(_untokenise(" ".join(tokens[start:end])))
+            clauses.weights.append(weight)
             if part[2]:
-                weight = (1 + LATER_WEIGHT_STEP * position) * (CONTRAST_WEIGHT if contrast else 1)
                 weighted.append((weight, part[0], part[1]))
                 sentence_of.append(number)
                 near[start:end] = [part[0]] * (end - start)
             position += 1
-        aspects.extend(_aspects(lang, sentence, near))
-        aspects.extend(_complaint_aspects(tokens, complaints, near))
+        found_aspects = _aspects(lang, sentence, near) + _complaint_aspects(tokens, complaints, near)
+        aspects.extend(aspect for aspect, _ in found_aspects)
+        clauses.of_aspect.extend(where[min(start, len(where) - 1)] if where else 0 for _, start in found_aspects)
 
     long_text = len(split) >= CONCLUSION_FROM
     if long_text and weighted:  # the last sentence with an opinion is the writer's verdict
@@ -123,6 +129,7 @@ def _lexicon_analysis(
     if polarity is None and normalised is None:  # read, and no opinion found: neutral, not sure
         verdict = Verdict("neutral", "text", False, NO_OPINION_CONFIDENCE)
     topics = tuple(dict.fromkeys(a.topic for a in aspects if a.topic))
+    clauses = Clauses(clauses.texts, clauses.weights, clauses.of_aspect, long_text)
     return Analysis(
         lang,
         polarity,
@@ -135,7 +142,7 @@ def _lexicon_analysis(
         topics,
         source="lexicon" if polarity is not None or normalised is None else "score",
         confidence=verdict.confidence,
-    )
+    ), clauses
 
 
 def _with_complaints(found: Scored, complaints: list[Complaint]) -> tuple[float, float, int]:
@@ -150,18 +157,18 @@ def _with_complaints(found: Scored, complaints: list[Complaint]) -> tuple[float,
     return round(polarity, 4), round(subjectivity, 4), count
 
 
-def _complaint_aspects(tokens: list[str], complaints: list[Complaint], near: list[float]) -> list[Aspect]:
-    """A complaint names its topic ("on hold" → support), where the shop's topics have it."""
+def _complaint_aspects(tokens: list[str], complaints: list[Complaint], near: list[float]) -> list[tuple[Aspect, int]]:
+    """A complaint names its topic ("on hold" → support), where the shop's topics have it; with its first token."""
     return [
-        Aspect(" ".join(tokens[c.start : c.end]).rstrip(" ?!."), c.topic, near[c.start])
+        (Aspect(" ".join(tokens[c.start : c.end]).rstrip(" ?!."), c.topic, near[c.start]), c.start)
         for c in complaints
         if c.topic and c.topic in TOPIC_KEYWORDS
     ]
 
 
-def _aspects(language: str, sentence: str, near: list[float]) -> list[Aspect]:
+def _aspects(language: str, sentence: str, near: list[float]) -> list[tuple[Aspect, int]]:
     """Runs of nouns inside noun-phrase chunks (English) or capitalised words (German), plus other words that
-    name a topic ("geliefert", "arrived"), each with the sentiment `near` its first word."""
+    name a topic ("geliefert", "arrived"), each with the sentiment `near` its first word, and that word's place."""
     tokens = tag(language, sentence)
     if len(tokens) != len(near):  # the tagger split differently: the sentence's sentiment for all
         near = [near[0] if near else 0.0] * len(tokens)
@@ -189,7 +196,7 @@ def _aspects(language: str, sentence: str, near: list[float]) -> list[Aspect]:
             phrases.append((i, [token.word]))
     if run:
         phrases.append((run_start, run))
-    return [Aspect(" ".join(p), topic_for(" ".join(p), language), near[start]) for start, p in phrases]
+    return [(Aspect(" ".join(p), topic_for(" ".join(p), language), near[start]), start) for start, p in phrases]
 
 
 def _untokenise(sentence: str) -> str:

@@ -13,7 +13,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import balanced_accuracy_score
 
 from feedback.analysis.label import combine
-from feedback.analysis.model import Analysis
+from feedback.analysis.model import Analysis, Clauses
 
 #: The shape of `to_dict()`; a stored model of another format is not read.
 FORMAT = 1
@@ -289,37 +289,46 @@ def polarity_of(proba: dict[str, float]) -> float:
     return round(proba.get("positive", 0.0) - proba.get("negative", 0.0), 4)
 
 
-def with_model(found: Analysis, model: LearnedModel, text: str, score: float | None) -> Analysis:
+def with_model(
+    found: Analysis, model: LearnedModel, text: str, score: float | None, clauses: Clauses | None = None
+) -> Analysis:
     """The lexicon's analysis with the model's reading of the text in its place: the label (weighed with the
-    normalised `score` as the lexicon's is), the "text contradicts the score" flag, and each sentence's polarity.
-    "Mixed" stays the lexicon's call; aspects and topics stay the lexicon's. Unchanged for a language the model
-    hardly saw."""
+    normalised `score` as the lexicon's is), the "text contradicts the score" flag, each sentence's polarity, and,
+    from the model's reading of each clause (`clauses`), each aspect's polarity. "Mixed" stays the lexicon's call
+    (a rule for it over the model's clause readings would need thresholds fitted on labelled data we measure with);
+    topics stay the lexicon's. Unchanged for a language the model hardly saw."""
     text = text.strip()
     if not text or model.languages.get(found.language, 0) < MIN_LANGUAGE_EXAMPLES:
         return found
+    clauses = clauses or Clauses()
     sentences = [s.text for s in found.sentences]
-    readings = model.predict_many([text, *sentences], [found.language] * (1 + len(sentences)))
+    batch = [text, *sentences, *clauses.texts]
+    readings = model.predict_many(batch, [found.language] * len(batch))
     whole = readings[0]
     best = max(whole, key=lambda c: whole[c])
     polarity = polarity_of(whole)
+    of_clause = [polarity_of(r) for r in readings[1 + len(sentences) :]]
     mixed = found.label == "mixed"
     if score is None:
         label, label_source, flagged = ("mixed" if mixed else best), "text", False
     else:
         verdict = combine(polarity, mixed, score)
         label, label_source, flagged = verdict.label, verdict.source, verdict.flagged
-    changes: dict[str, Any] = {
-        "label": label,
-        "label_source": label_source,
-        "flagged": flagged,
-        "polarity": polarity,
-        "sentences": tuple(
-            replace(s, polarity=polarity_of(p)) for s, p in zip(found.sentences, readings[1:], strict=True)
+    aspects = tuple(
+        replace(a, polarity=of_clause[i]) if i < len(of_clause) else a
+        for a, i in zip(found.aspects, clauses.of_aspect or [len(of_clause)] * len(found.aspects), strict=True)
+    )
+    return replace(
+        found,
+        label=label,
+        label_source=label_source,
+        flagged=flagged,
+        polarity=polarity,
+        sentences=tuple(
+            replace(s, polarity=polarity_of(p))
+            for s, p in zip(found.sentences, readings[1 : 1 + len(sentences)], strict=True)
         ),
-    }
-    names = {f.name for f in fields(found)}
-    if "source" in names:
-        changes["source"] = "model"
-    if "confidence" in names:
-        changes["confidence"] = round(whole[best], 4)
-    return replace(found, **changes)
+        aspects=aspects,
+        source="model",
+        confidence=round(whole[best], 4),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -33,6 +33,17 @@ class Analysis:
     topics: tuple[str, ...]  # distinct topic names, in order of first mention
     source: str = "score"  # what read the text: "lexicon", "model" (feedback.analysis.learned) or "score" (only it)
     confidence: float = 0.0  # 0..1: how sure the label is
+
+
+@dataclass(frozen=True)
+class Clauses:
+    """Where the lexicon's reading came from, for a model to read again: every clause's text and weight, and
+    for each aspect the clause it was found in."""
+
+    texts: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    of_aspect: list[int] = field(default_factory=list)
+    long_text: bool = False
 
 
 def as_json(a: Analysis) -> dict[str, Any]:

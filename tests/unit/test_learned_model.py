@@ -79,3 +79,16 @@ def test_balanced_accuracy_of_examples_learned_from_a_training_set() -> None:
     learned = examples(240)
     held = [Example(e.text, e.label, e.language) for e in examples(60, seed=3)]
     assert evaluate(learned, held) >= 0.9
+
+
+def test_the_model_reads_each_clause_for_aspect_sentiment() -> None:
+    model = train(examples(300))
+    # "arrived dented" carries no opinion word the lexicon knows in this clause; the model learned it is a complaint.
+    text = "The blender is wonderful, but the lamp arrived dented."
+    lexicon, learned = analyse(text, language="en"), analyse(text, language="en", model=model)
+    by_phrase = {a.phrase: a.polarity for a in learned.aspects}
+    assert by_phrase["blender"] > 0.3 and by_phrase["lamp"] < -0.3
+    assert [a.phrase for a in learned.aspects] == [a.phrase for a in lexicon.aspects]
+    assert learned.source == "model" and lexicon.source == "lexicon"
+    plain = analyse("The lamp arrived dented and the refund is still missing.", language="en", model=model)
+    assert plain.label == "negative" and all(a.polarity < 0 for a in plain.aspects)
