@@ -12,6 +12,9 @@ For each set, three labellers, each from the text alone (no stars, no scores):
 
 - `textblob`: plain `TextBlob(text).sentiment.polarity` (German: the same machinery with textblob-de's lexicon, as
   textblob-de would do it) > 0.1 positive, < -0.1 negative, else neutral. The baseline.
+- `vader`: VADER (PyPI `vaderSentiment`, the best-known public sentiment lexicon, English only), a reference
+  for what a lexicon reaches: compound >= 0.05 positive, <= -0.05 negative, else neutral (its authors' thresholds),
+  on the set's English texts.
 - `lexicon`: `feedback.analysis.analyse(text, language=...)`.label, with the set's language as the hint a survey
   page has. An empty label counts as wrong.
 - `model`: `feedback.analysis.learned.train` on one half of the set (stratified by label and language, fixed
@@ -83,6 +86,19 @@ def textblob_label(text: Text) -> str:
     if text.language == "de":
         return _sign(_german_textblob()(text.text)[0])
     return _sign(TextBlob(text.text).sentiment.polarity)
+
+
+@cache
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def vader_label(text: Text) -> str:
+    """VADER's label from its compound score, with its authors' thresholds."""
+    compound = _vader().polarity_scores(text.text)["compound"]
+    return "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
 
 
 def lexicon_label(text: Text) -> str:
@@ -168,6 +184,8 @@ def measure(labelled: LabelledSet) -> dict[str, Any]:
     figures: dict[str, Any] = {"n": len(labelled.texts), "languages": languages, "classes": list(classes)}
     figures["textblob"] = score("plain TextBlob", labelled.texts, textblob_label, classes)
     figures["lexicon"] = score("lexicon, text only", labelled.texts, lexicon_label, classes)
+    english = [t for t in labelled.texts if t.language == "en"]
+    figures["vader"] = score("VADER, English texts", english, vader_label, classes) if english else "no English texts"
     train, test = split_halves(labelled.texts)
     started = time.perf_counter()
     labeller = model_labeller(train)
@@ -191,16 +209,19 @@ def markdown(sets: dict[str, dict[str, Any]], missing: dict[str, str]) -> str:
         return f"{figures['balanced_accuracy']:.2f} / {figures['macro_f1']:.2f}"
 
     lines = [
-        "| set | n | classes | plain TextBlob | lexicon, text only | model (n test) | lexicon, same half |",
-        "|---|---|---|---|---|---|---|",
+        "| set | n | classes | plain TextBlob | VADER (n en) | lexicon, text only | model (n test) "
+        "| lexicon, same half |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, f in sets.items():
         model = f["model"]
         model_cell = f"{cell(model)} ({model['n']})" if isinstance(model, dict) else model
         same = f"{model['lexicon_same_half']:.2f}" if isinstance(model, dict) else "–"
-        row = [name, str(f["n"]), ", ".join(f["classes"]), cell(f["textblob"]), cell(f["lexicon"]), model_cell, same]
+        vader = f"{cell(f['vader'])} ({f['vader']['n']})" if isinstance(f["vader"], dict) else "–"
+        row = [name, str(f["n"]), ", ".join(f["classes"]), cell(f["textblob"]), vader, cell(f["lexicon"]), model_cell]
+        row.append(same)
         lines.append("| " + " | ".join(row) + " |")
-    lines += [f"| {name} | – | – | {why} | | | |" for name, why in missing.items()]
+    lines += [f"| {name} | – | – | {why} | | | | |" for name, why in missing.items()]
     return "\n".join(lines)
 
 
@@ -214,12 +235,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     ours = [f["lexicon"]["balanced_accuracy"] for f in sets.values()]
     base = [f["textblob"]["balanced_accuracy"] for f in sets.values()]
     models = [f["model"]["balanced_accuracy"] for f in sets.values() if isinstance(f["model"], dict)]
+    vader = [f["vader"]["balanced_accuracy"] for f in sets.values() if isinstance(f["vader"], dict)]
     return {
         "bench": "sentiment_eval",
         "sets": sets,
         "unavailable": missing,
         "lexicon_mean_balanced_accuracy": round(sum(ours) / len(ours), 3) if ours else None,
         "textblob_mean_balanced_accuracy": round(sum(base) / len(base), 3) if base else None,
+        "vader_mean_balanced_accuracy_en": round(sum(vader) / len(vader), 3) if vader else None,
         "model_mean_balanced_accuracy": round(sum(models) / len(models), 3) if models else None,
         "ratio": round(sum(ours) / sum(base), 3) if sum(base) else None,
     }

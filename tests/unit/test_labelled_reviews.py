@@ -68,7 +68,7 @@ def test_sentiment_eval_reports_each_labeller_on_the_set() -> None:
     figures = report["sets"]["labelled_reviews"]
     assert report["bench"] == "sentiment_eval" and figures["n"] == len(DATA.read_text(encoding="utf-8").splitlines())
     assert figures["classes"] == ["positive", "neutral", "negative", "mixed"]
-    for labeller in ("textblob", "lexicon"):
+    for labeller in ("textblob", "vader", "lexicon"):
         assert 0 <= figures[labeller]["balanced_accuracy"] <= 1 and 0 <= figures[labeller]["macro_f1"] <= 1
     assert report["ratio"] == pytest.approx(
         figures["lexicon"]["balanced_accuracy"] / figures["textblob"]["balanced_accuracy"], abs=0.01
