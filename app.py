@@ -40,6 +40,7 @@ from operations.controllers.start import StartController
 from operations.controllers.tasks import BackgroundTasksController
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
+from reviews.controllers.feed import GoogleFeedController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ReviewPhotoController,
         ProductsApiController,
         ReviewWidgetController,
+        GoogleFeedController,
         ItemReviewController,
         ConversationController,
         InboundEmailController,
@@ -126,11 +128,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # openly, leave a note; a single-use signed form token, a honeypot and a rate limit per address keep bots
         # out. Litestar searches these patterns anywhere in the path: each is anchored at its start, so a staff
         # URL that merely contains one (a team named "API") still needs the token.
+        # The feeds (/feeds/) only read, and shared caches keep them: they set no cookie.
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_httponly=False,
-            exclude=[r"^/(api|webhooks|s|u|r|widget)/", r"^/feedback(/embed)?/?$"],
+            exclude=[r"^/(api|webhooks|s|u|r|widget|feeds)/", r"^/feedback(/embed)?/?$"],
         ),
         middleware=[RequestLogMiddleware, RefuseUnreadableBodies],
         guards=[ids_in_range],
