@@ -36,8 +36,10 @@ from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
 from operations.controllers.privacy import PrivacyController
+from operations.controllers.shopify_privacy import ShopifyPrivacyController
 from operations.controllers.start import StartController
 from operations.controllers.tasks import BackgroundTasksController
+from operations.services.shopify_privacy import answer_shopify_privacy
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
 from reviews.controllers.feed import GoogleFeedController
@@ -45,7 +47,9 @@ from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
 from reviews.services.collect import item_reviews
+from shop.controllers.catalogue import CatalogueAdminController
 from shop.controllers.orders import OrdersController
+from shop.controllers.products import ProductsController
 from shop.controllers.webhooks import WebhooksController
 from surveys.controllers.outbox import DevOutboxController
 from surveys.controllers.survey import SurveyController
@@ -77,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ready,
         StartController,
         OrdersController,
+        ProductsController,
         WebhooksController,
+        ShopifyPrivacyController,
         SurveyController,
         UnsubscribeController,
         ReviewPhotoController,
@@ -102,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 NotificationsController,
                 RoutingRulesController,
                 LearningController,
+                CatalogueAdminController,
             ],
             middleware=[session_auth(settings).middleware],
         ),
@@ -115,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "now": Provide(now, sync_to_thread=False),
             "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
+            # Shopify may send its privacy topics to the orders address: the shop app hands them to operations.
+            "shopify_privacy": Provide(lambda: answer_shopify_privacy, sync_to_thread=False),
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         openapi_config=openapi_config(),

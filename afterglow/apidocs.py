@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 VENDOR = "/static/vendor/swagger-ui"
 JS_URL = f"{VENDOR}/swagger-ui-bundle.js"
@@ -39,5 +40,21 @@ class LocalSwaggerRenderPlugin(OpenAPIRenderPlugin):
         ).encode()
 
 
+#: How the key-guarded API routes authenticate; those controllers name it in their `security`.
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+
 def openapi_config(title: str = "Afterglow API", version: str = "1.0.0") -> OpenAPIConfig:
-    return OpenAPIConfig(title=title, version=version, path="/schema", render_plugins=[LocalSwaggerRenderPlugin()])
+    return OpenAPIConfig(
+        title=title,
+        version=version,
+        path="/schema",
+        render_plugins=[LocalSwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http", scheme="bearer", description="An API key from Admin → API keys, or AFTERGLOW_API_KEY."
+                )
+            }
+        ),
+    )

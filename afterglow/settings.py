@@ -78,6 +78,8 @@ class Settings:
     shop_timezone: str = "UTC"
     shopify_secret: str = ""
     woocommerce_secret: str = ""
+    # The WooCommerce order status that means delivered (shipment-tracking plugins add one); "" for none.
+    woocommerce_delivered_status: str = "delivered"
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -181,6 +183,10 @@ def load() -> Settings:
         shop_timezone=_env("SHOP_TIMEZONE", "UTC"),
         shopify_secret=_env("SHOPIFY_SECRET"),
         woocommerce_secret=_env("WOOCOMMERCE_SECRET"),
+        woocommerce_delivered_status=_env("WOOCOMMERCE_DELIVERED_STATUS", "delivered")
+        .strip()
+        .lower()
+        .removeprefix("wc-"),
         smtp_host=_env("SMTP_HOST"),
         smtp_port=_int("SMTP_PORT", 25),
         smtp_user=_env("SMTP_USER"),

@@ -31,9 +31,10 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-#: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles).
+#: No inline scripts or styles anywhere we serve (htmx is told not to inject its indicator styles). Images may
+#: also come over https: the catalogue's product pictures live on the shop's own servers and CDNs.
 FRAMABLE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "form-action 'self'; base-uri 'none'; object-src 'none'"
 )
 CSP = f"{FRAMABLE_CSP}; frame-ancestors 'none'"

@@ -11,22 +11,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from afterglow.settings import ROOT, Settings, get_settings
-
-console = Console(stderr=True)
-
-
-def _parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from operations.cli_common import console, parse_now
 
 
 def migrate() -> None:
@@ -205,7 +196,7 @@ def beat(celery_args: tuple[str, ...]) -> None:
 @click.option("--queue", is_flag=True, help="Hand sends to the workers instead of sending here.")
 def dispatch(now_text: str | None, queue: bool) -> None:
     """Run one pass of the invitation scheduler and print what it did as JSON."""
-    report = asyncio.run(run_dispatch(_parse_now(now_text), queue))
+    report = asyncio.run(run_dispatch(parse_now(now_text), queue))
     click.echo(json.dumps(report, default=str))
 
 
@@ -228,141 +219,6 @@ async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
     return report
 
 
-@main.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"))
-def analyse(source: TextIO) -> None:
-    """Tag comments from JSON lines ({"text", "score"?, "scale"?, "language"?}; FILE or - for stdin), one JSON line
-    out per line in; bad lines are named on stderr (exit code 1) and the rest still run."""
-    from feedback.analysis import analyse as analyse_text
-    from feedback.analysis import as_json
-
-    model = _stored_model()
-    bad = 0
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            text, options = _analysis_input(line)
-            result = analyse_text(text, **options, model=model)
-        except ValueError as exc:
-            bad += 1
-            console.print(f"[red]line {number}[/red]: {exc}", markup=True, highlight=False)
-            continue
-        click.echo(json.dumps(as_json(result), ensure_ascii=False))
-    if bad:
-        sys.exit(1)
-
-
-def _analysis_input(line: str) -> tuple[str, dict[str, Any]]:
-    """One JSON line as `analyse` arguments; ValueError (json's included) says what is wrong."""
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc})") from exc
-    if not isinstance(item, dict):
-        raise ValueError("expected a JSON object")
-    text = item.get("text")
-    if not isinstance(text, str):
-        raise ValueError('"text" must be a string')
-    score, scale, language = item.get("score"), item.get("scale"), item.get("language")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int)):
-        raise ValueError('"score" must be a whole number')
-    if scale is not None and not (
-        isinstance(scale, list)
-        and len(scale) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in scale)
-    ):
-        raise ValueError('"scale" must be two whole numbers, e.g. [0, 10]')
-    if language is not None and not isinstance(language, str):
-        raise ValueError('"language" must be a string')
-    return text, {"score": score, "scale": tuple(scale) if scale else None, "language": language or None}
-
-
-def _stored_model() -> Any:
-    """The learned model `afterglow learn` stored, or None: the lexicon decides (also with no database yet)."""
-    from feedback.services.learning import active_model
-
-    try:
-        return asyncio.run(active_model())
-    except Exception as exc:  # no database, or not migrated: analysing text needs neither
-        console.print(f"[yellow]no learned model[/yellow] ({type(exc).__name__}): the lexicon decides", highlight=False)
-        return None
-
-
-@main.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), required=False)
-@click.option("--forget", is_flag=True, help="Stop using the learned model: the lexicon decides again.")
-@click.option("--now", "now_text", default=None, help="Record the model as of this ISO-8601 moment (default: now).")
-def learn(source: TextIO | None, forget: bool, now_text: str | None) -> None:
-    """Learn the shop's sentiment model from scored texts (JSON lines {"text", "score", "scale"?, "language"?};
-    FILE or - for stdin; scale defaults to [1, 5], NPS is [0, 10]) together with what the database holds, store it,
-    and print one JSON line: n, and the held-out balanced accuracy of the lexicon and of the model. `analyse` and
-    intake use it from then on, when it is at least as good as the lexicon. `--forget` goes back to the lexicon."""
-    from feedback.services import learning
-
-    if forget:
-        click.echo(json.dumps({"forgotten": asyncio.run(learning.forget())}))
-        return
-    if source is None:
-        raise click.UsageError("give a FILE of JSON lines, - for standard input, or --forget")
-    examples, bad = [], 0
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            examples.append(_learning_example(line))
-        except ValueError as exc:
-            bad += 1
-            console.print(f"[red]line {number}[/red]: {exc}", markup=True, highlight=False)
-    try:
-        learned = asyncio.run(learning.learn(examples, _parse_now(now_text), by_hand=True))
-    except learning.NothingToLearn as exc:
-        raise click.ClickException(f"nothing to learn from: {exc}") from exc
-    click.echo(json.dumps({**learned.as_dict(), "skipped_lines": bad}))
-
-
-def _learning_example(line: str) -> Any:
-    """One JSON line as a labelled example: its score on its scale gives the label."""
-    from feedback.analysis.label import normalise_score
-    from feedback.analysis.language import detect_language, normalise_language
-    from feedback.analysis.learned import Example
-    from feedback.services.learning import label_from_score
-
-    text, options = _analysis_input(line)
-    score, scale = options["score"], options["scale"] or (1, 5)
-    if score is None:
-        raise ValueError('"score" is needed to learn from a text')
-    normalise_score(score, scale)  # the score must lie on its scale
-    if not text.strip():
-        raise ValueError('"text" is empty')
-    language = normalise_language(options["language"]) if options["language"] else detect_language(text)
-    return Example(text.strip(), label_from_score(score, scale), language)
-
-
-@main.command()
-@click.option("--now", "now_text", default=None, help="Record the tags as of this ISO-8601 moment (default: now).")
-def reanalyse(now_text: str | None) -> None:
-    """Re-tag all feedback after a change to the analyser or the topic keywords, and route it again; labels and
-    topics corrected by people stay. A progress bar on stderr, one JSON summary line on stdout."""
-    from feedback.services.intake import reanalyse as reanalyse_all
-
-    with Progress(
-        TextColumn("[bold]Re-analysing[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("feedback", total=None)
-        summary = asyncio.run(
-            reanalyse_all(
-                _parse_now(now_text),
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        )
-    click.echo(json.dumps(summary))
-
-
 @main.command("rebuild-dashboard")
 @click.option("--now", "now_text", default=None, help="Record the rebuild as of this ISO-8601 moment (default: now).")
 def rebuild_dashboard(now_text: str | None) -> None:
@@ -374,7 +230,7 @@ def rebuild_dashboard(now_text: str | None) -> None:
         task = progress.add_task("days", total=None)
         days = asyncio.run(
             rebuild(
-                _parse_now(now_text),
+                parse_now(now_text),
                 get_settings().shop_timezone,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
@@ -387,8 +243,9 @@ def rebuild_dashboard(now_text: str | None) -> None:
 @click.option("--email", prompt=True)
 @click.option("--role", type=click.Choice(["admin", "manager", "member"]), default="member", prompt=True)
 @click.option("--team", "teams", multiple=True, help="Team slug to join (repeatable; created if missing).")
+@click.option("--language", type=click.Choice(["en", "de", "hu"]), default="en", help="The language of their emails.")
 @click.password_option()
-def createuser(username: str, email: str, role: str, teams: tuple[str, ...], password: str) -> None:
+def createuser(username: str, email: str, role: str, teams: tuple[str, ...], language: str, password: str) -> None:
     """Create a staff user (asks for what is not given as a flag)."""
     from accounts.services import AccountError, create_staff, create_team, slugify
     from accounts.tables import Team
@@ -397,7 +254,8 @@ def createuser(username: str, email: str, role: str, teams: tuple[str, ...], pas
         for name in teams:
             if not await Team.exists().where(Team.slug == slugify(name)):
                 await create_team(name)
-        return await create_staff(username, password, role, email=email, teams=[slugify(t) for t in teams])
+        slugs = [slugify(t) for t in teams]
+        return await create_staff(username, password, role, email=email, teams=slugs, language=language)
 
     try:
         user_id = asyncio.run(create())
@@ -437,10 +295,11 @@ def demo() -> None:
     click.echo(json.dumps(summary))
 
 
-from operations import cli_catalogue, cli_imports  # noqa: E402  (each adds its commands to `main`)
+from operations import cli_analysis, cli_catalogue, cli_imports  # noqa: E402  (each adds its commands to `main`)
 
 cli_imports.register(main)
 cli_catalogue.register(main)
+cli_analysis.register(main)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ from reviews.services.photos import CheckedPhoto, check_photo
 from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
 from shop.services.orders import ingest_order, record_event
 from shop.tables import Order
-from surveys.services.answers import Answers, save_answers
+from surveys.services.answers import Answers, open_survey, save_answers
 from surveys.services.dispatch import dispatch_due, send_claimed
 from surveys.tables import Invitation
 
@@ -29,14 +29,25 @@ PEOPLE = [
     ("Jonas Becker", "jonas.becker@example.de", "de", ""),
     ("Olivia Brown", "olivia.brown@example.com.au", "en-AU", "Australia/Sydney"),
 ]
+#: (sku, name, the shop's own category, price, picture under static/demo/products/). Orders carry no category:
+#: each item gets its category from the catalogue, through the mapping below.
 PRODUCTS = [
-    ("KETTLE-1", "Stone kettle 1.5 l", "kitchen", "49.00"),
-    ("MUG-SET", "Glazed mug set (4)", "kitchen", "32.00"),
-    ("CHAIR-OAK", "Oak dining chair", "furniture", "189.00"),
-    ("LAMP-ARC", "Arc floor lamp", "lighting", "129.00"),
-    ("TEE-ORG", "Organic cotton tee", "apparel", "24.00"),
-    ("COFFEE-1K", "Single-origin beans 1 kg", "food", "28.50"),
+    ("KETTLE-1", "Stone kettle 1.5 l", "Kettles & Teapots", "49.00", "kettle.png"),
+    ("MUG-SET", "Glazed mug set (4)", "Cups & Mugs", "32.00", "mug-set.png"),
+    ("CHAIR-OAK", "Oak dining chair", "Dining Chairs", "189.00", "oak-chair.png"),
+    ("LAMP-ARC", "Arc floor lamp", "Floor Lamps", "129.00", "arc-lamp.png"),
+    ("TEE-ORG", "Organic cotton tee", "T-Shirts", "24.00", "organic-tee.png"),
+    ("COFFEE-1K", "Single-origin beans 1 kg", "Coffee", "28.50", "coffee-beans.png"),
 ]
+#: The shop categories mapped onto the categories delays and dashboard segments use (/app/admin/catalogue).
+CATEGORY_MAP = {
+    "Kettles & Teapots": "kitchen",
+    "Cups & Mugs": "kitchen",
+    "Dining Chairs": "furniture",
+    "Floor Lamps": "lighting",
+    "T-Shirts": "apparel",
+    "Coffee": "food",
+}
 COMMENTS = {
     "en": [
         "Fast delivery and lovely packaging.",
@@ -66,8 +77,10 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
     """Create staff, orders over the last 40 days, deliver most, run the scheduler day by day, answer surveys."""
     rng = random.Random(7)
     await seed_staff()
+    await seed_catalogue(now)
     settings = get_settings()
     start = now - timedelta(days=40)
+    events: list[tuple[str, EventIn]] = []
     for n in range(orders):
         name, email, locale, tz = PEOPLE[n % len(PEOPLE)]
         if n >= len(PEOPLE) and n % 4:  # most customers order once; some come back
@@ -83,37 +96,40 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
                 total=total,
                 channel=rng.choice(["web", "web", "app"]),
                 customer=CustomerIn(email=email, name=name, locale=locale, timezone=tz),
-                items=[ItemIn(sku=s, name=nm, category=c, price=Decimal(p)) for s, nm, c, p in picks],
+                items=[ItemIn(sku=sku, name=title, price=Decimal(price)) for sku, title, _, price, _ in picks],
             )
         )
         delivered = placed + timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 8))
         if delivered < now and n % 9 != 8:
-            await record_event(external_id, EventIn(type="delivered", at=delivered), source="demo")
+            events.append((external_id, EventIn(type="delivered", at=delivered)))
             if n % 11 == 3:
-                await record_event(external_id, EventIn(type="returned", at=delivered + timedelta(days=2)), "demo")
+                events.append((external_id, EventIn(type="returned", at=delivered + timedelta(days=2))))
             if n % 13 == 5:
-                await record_event(
-                    external_id, EventIn(type="complaint_opened", at=delivered + timedelta(hours=5)), "demo"
-                )
+                events.append((external_id, EventIn(type="complaint_opened", at=delivered + timedelta(hours=5))))
             if n % 7 == 2:
-                await record_event(
-                    external_id,
-                    EventIn(
-                        type="support_resolved", at=delivered + timedelta(days=1), agent=rng.choice(["Kim", "Ali"])
-                    ),
-                    "demo",
+                agent = rng.choice(["Kim", "Ali"])
+                events.append(
+                    (external_id, EventIn(type="support_resolved", at=delivered + timedelta(days=1), agent=agent))
                 )
-    # Replay the scheduler every few hours of the past weeks: emails, answers and reminders happen in order.
+    # Replay the past weeks every few hours: deliveries and support contacts are reported as they happen, so the
+    # scheduler plans, sends, reminds and records answers in order (and the dashboard's funnel has real dates).
+    events.sort(key=lambda event: event[1].at)
     answered = 0
     moment = start
     while moment <= now:
+        while events and events[0][1].at <= moment:
+            external_id, event = events.pop(0)
+            await record_event(external_id, event, source="demo")
         claimed: list[tuple[int, str]] = []
         await dispatch_due(moment, settings, lambda i, p, into=claimed: into.append((i, p)))
         for invitation_id, purpose in claimed:
             await send_claimed(invitation_id, purpose, moment, settings)
             if rng.random() < (0.55 if purpose == "invitation" else 0.3):
-                answered += await _answer(invitation_id, moment + timedelta(hours=rng.randint(1, 30)), rng)
+                # never after now: the dashboard counts answers on the day they were given
+                answered += await _answer(invitation_id, min(moment + timedelta(hours=rng.randint(1, 30)), now), rng)
         moment += timedelta(hours=3)
+    for external_id, event in events:  # a support contact after now
+        await record_event(external_id, event, source="demo")
     from feedback.dashboard.rollup import rebuild
     from feedback.services.intake import ingest_pending
 
@@ -122,6 +138,26 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
     await _a_reply(now, settings)
     await rebuild(now, settings.shop_timezone)
     return {"orders": orders, "invitations": await Invitation.count(), "answered": answered, "analysed": analysed}
+
+
+async def seed_catalogue(now: datetime) -> None:
+    """The demo shop's products with their pictures, and its categories mapped."""
+    from shop.platforms.products import ProductData
+    from shop.services.catalogue import store_product
+    from shop.services.categories import save_category_map
+
+    for sku, name, shop_category, _, picture in PRODUCTS:
+        product = ProductData(
+            "demo",
+            (f"sku:{sku}",),
+            sku=sku,
+            title=name,
+            shop_category=shop_category,
+            image_url=f"/static/demo/products/{picture}",
+            brand="Afterglow Demo",
+        )
+        await store_product(product, now)
+    await save_category_map(CATEGORY_MAP, None, now)
 
 
 #: Notes left in the open suggestion box (`/feedback`).
@@ -174,6 +210,7 @@ async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
     lang = (row["customer.locale"] or "en")[:2]
     comment = rng.choice(COMMENTS.get(lang, COMMENTS["en"])) if rng.random() < 0.6 else ""
     nps = None if row["kind"] == "support" else rng.choice([3, 6, 7, 8, 9, 9, 10, 10])
+    await open_survey(invitation_id, at - timedelta(minutes=4))  # the survey page, opened just before answering
     await save_answers(invitation_id, Answers(csat=rng.choice([2, 3, 4, 4, 5, 5]), nps=nps, comment=comment), lang, at)
     settings = get_settings()
     for item in await reviewable_items(invitation_id):

@@ -70,6 +70,9 @@ class ItemIn(msgspec.Struct):
     price: Money
     category: Annotated[str, Meta(max_length=100)] = ""
     quantity: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    #: The platform's product and variant ids, when the order came from one.
+    product_ref: Annotated[str, Meta(max_length=64)] = ""
+    variant_ref: Annotated[str, Meta(max_length=64)] = ""
 
     def __post_init__(self) -> None:
         _check_money("price", self.price)
@@ -79,7 +82,8 @@ class OrderIn(msgspec.Struct):
     external_id: Annotated[str, Meta(min_length=1, max_length=128)]
     placed_at: AwareDatetime
     total: Money
-    customer: CustomerIn
+    #: null when the shop has no email for the order: it is stored and never asked about (`not_asked: no_email`).
+    customer: CustomerIn | None
     items: Annotated[list[ItemIn], Meta(min_length=1, max_length=500)]
     channel: Annotated[str, Meta(min_length=1, max_length=64)] = "web"
     currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] = "EUR"
@@ -100,6 +104,10 @@ class ItemOut(msgspec.Struct):
     category: str
     quantity: int
     price: Decimal
+    product_ref: str = ""
+    variant_ref: str = ""
+    #: When the shop refunded this line; a refunded line is not offered for review.
+    returned_at: datetime | None = None
 
 
 class CustomerOut(msgspec.Struct):
@@ -116,12 +124,15 @@ class OrderOut(msgspec.Struct):
     placed_at: datetime
     currency: str
     total: Decimal
-    customer: CustomerOut
+    customer: CustomerOut | None
     items: list[ItemOut]
     delivered_at: datetime | None
     returned_at: datetime | None
     cancelled_at: datetime | None
     complaint_open: bool
+    #: Why the order is never asked about: "no_email" (the shop sent none), "refunded" (every line refunded);
+    #: "" when it may be.
+    not_asked: str = ""
 
 
 class EventAccepted(msgspec.Struct):

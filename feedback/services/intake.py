@@ -106,6 +106,11 @@ async def ingest(source: str, source_id: int, now: datetime, *, retag: bool = Fa
     async with _routing_step():
         if found is not None:
             await store_tags(feedback_id, found, digest, now)
+        if snapshot.imported:
+            # An imported review is history, answered (if at all) in the tool it came from: it reaches no inbox
+            # and notifies nobody. The stamp still tells the dashboard that its day changed.
+            await FeedbackItem.update({FeedbackItem.routed_at: now}).where(FeedbackItem.id == feedback_id)
+            return Ingested(feedback_id, tagged)
         routed = await route(feedback_id, now)
     return Ingested(feedback_id, tagged, routed.created)
 

@@ -43,6 +43,8 @@ class Snapshot:
     sku: str = ""
     product_name: str = ""
     agent: str = ""
+    #: A review imported from another tool: history, tagged but never routed to an inbox.
+    imported: bool = False
 
     @property
     def key(self) -> str:
@@ -134,6 +136,8 @@ async def read_review(review_id: int) -> Snapshot:
             Review.sku,
             Review.product_name,
             Review.category,
+            Review.source,
+            Review.author_name,
             Review.created_at,
             Review.updated_at,
             Review.customer,
@@ -155,8 +159,9 @@ async def read_review(review_id: int) -> Snapshot:
         updated_at=row["updated_at"],
         customer=row["customer"],
         order=row["order_item.order"],
-        email=row["customer.email"],
-        name=row["customer.name"],
+        # An imported review may have no customer here: then only the name it was shown with is known.
+        email=row["customer.email"] or "",
+        name=row["customer.name"] or row["author_name"],
         rating=row["rating"],
         title=row["title"],
         text=row["text"],
@@ -165,6 +170,7 @@ async def read_review(review_id: int) -> Snapshot:
         categories=(row["category"],) if row["category"] else (),
         sku=row["sku"],
         product_name=row["product_name"],
+        imported=bool(row["source"]),
     )
 
 

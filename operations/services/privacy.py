@@ -225,9 +225,10 @@ ERASURE_COUNTS = (
 )
 
 
-async def erase_customer(email: str, now: datetime) -> dict[str, int]:
+async def erase_customer(email: str, now: datetime, compact: bool = True) -> dict[str, int]:
     """Erase the personal data held under this email (a customer's, or what someone who only used the suggestion
-    box left); what changed, counted. UnknownCustomer if nothing is held.
+    box left); what changed, counted. UnknownCustomer if nothing is held. `compact=False` leaves compacting
+    SQLite to the caller (who erases many and compacts once).
 
     Running it again (by the placeholder address) changes nothing and counts zeros."""
     customer, address = await _person(email)
@@ -243,7 +244,8 @@ async def erase_customer(email: str, now: datetime) -> dict[str, int]:
     settings = get_settings()
     for name in photos:  # after the commit: a rolled-back erasure keeps its files
         remove_photo_file(name, settings)
-    await compact_database(Customer._meta.db)
+    if compact:
+        await compact_database(Customer._meta.db)
     return counts
 
 
@@ -270,6 +272,7 @@ async def _erase(customer: dict[str, Any], now: datetime) -> dict[str, int]:
             Review.author_name: "",
             Review.reply_text: "",
             Review.reject_reason: "",
+            Review.photo_urls: [],  # an imported review's links to its photos
             Review.updated_at: now,
         }
     ).where(titled)

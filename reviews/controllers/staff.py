@@ -31,6 +31,7 @@ DONE = {
     "approved": "Approved: the review is published.",
     "rejected": "Rejected: the customer gets an email with your reason.",
     "rejected-unsent": "Rejected. The email to the customer could not be queued now; it goes out within minutes.",
+    "rejected-imported": "Rejected. It was imported from another tool, so nobody is emailed.",
     "reply-saved": "Reply saved.",
     "reply-removed": "Reply removed.",
 }
@@ -121,6 +122,8 @@ class ReviewsController(Controller):
             return error_page(request, 404, "Not found", "There is no such review.")
         except (InvalidModeration, NotModeratable) as exc:
             return await self._refused(request, data, review_id, exc.message)
+        if row["source"]:
+            return await self._decided(request, data, row, "rejected-imported")
         queued = await queue_rejection_email(review_id, now)
         return await self._decided(request, data, row, "rejected" if queued else "rejected-unsent")
 

@@ -17,6 +17,7 @@ from piccolo.querystring import QueryString
 from afterglow.kinds import STARS_SCALE
 from reviews.services.photos import photos_of
 from reviews.tables import Review
+from shop.services.catalogue import title_for_sku
 from shop.tables import OrderItem
 
 Sort = Literal["newest", "rating", "rating_asc", "helpful"]
@@ -122,6 +123,8 @@ class ShownReview:
     reply_text: str
     reply_at: datetime | None
     photos: list[ShownPhoto] = field(default_factory=list)
+    #: Photo addresses of a review imported from another tool: shown as links, never fetched.
+    photo_urls: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ async def _rating(sku: str) -> ProductRating:
     if row["name"] is None:
         raise UnknownProduct(sku)
     distribution = {n: int(row[f"stars_{n}"]) for n in RATINGS}
-    return ProductRating(sku=sku, name=str(row["name"]), distribution=distribution)
+    name = await title_for_sku(sku) or str(row["name"])  # the catalogue's title, where it knows the product
+    return ProductRating(sku=sku, name=name, distribution=distribution)
 
 
 async def product_rating(sku: str) -> ProductRating:
@@ -188,10 +192,11 @@ async def _page(sku: str, paging: Paging, sort: str, stars: int | None) -> list[
         Review.helpful_count,
         Review.reply_text,
         Review.reply_at,
+        Review.photo_urls,
     ).where(where)
     for column, ascending in _ORDER[sort]:
         query = query.order_by(column, ascending=ascending)
-    rows = await query.limit(paging.per_page).offset(paging.offset)
+    rows = await query.limit(paging.per_page).offset(paging.offset).output(load_json=True)
     photos = await photos_of([row["id"] for row in rows])
     return [
         ShownReview(
@@ -207,6 +212,7 @@ async def _page(sku: str, paging: Paging, sort: str, stars: int | None) -> list[
             reply_text=row["reply_text"],
             reply_at=row["reply_at"],
             photos=[ShownPhoto(p["file_name"], p["width"], p["height"]) for p in photos.get(row["id"], [])],
+            photo_urls=row["photo_urls"] or [],
         )
         for row in rows
     ]
@@ -237,8 +243,9 @@ def _latest_name() -> QueryString:
 
 
 async def product_list(*, page: int = 1, per_page: int = 20) -> ProductList:
-    """Products with at least one published review, the most reviewed first (then by SKU)."""
-    published = Review.status == "published"
+    """Products with at least one published review, the most reviewed first (then by SKU). Reviews of the shop
+    itself (imported, with no SKU) are no product's."""
+    published = (Review.status == "published") & (Review.sku != "")
     async with Review._meta.db.transaction():
         counted = await Review.select(Count(distinct=[Review.sku], alias="n")).where(published).first()
         paging = Paging(page=page, per_page=per_page, total=int(counted["n"]) if counted else 0)

@@ -22,6 +22,7 @@ from reviews.services.photos import (
     store_photo,
 )
 from reviews.tables import Review, ReviewPhoto
+from shop.services.catalogue import shown_products
 from shop.tables import OrderItem
 from surveys.tables import Invitation
 
@@ -62,6 +63,9 @@ class ItemReview:
     photos: list[dict[str, Any]] = field(default_factory=list)
     #: Every order item of this product (an order may list a product twice); links to any of them lead here.
     item_ids: list[int] = field(default_factory=list)
+    #: The catalogue's title and image of the product ("" when the catalogue does not know it).
+    product_title: str = ""
+    product_image: str = ""
 
 
 def parse_review(form: dict[str, Any], language: str) -> ReviewInput:
@@ -120,13 +124,14 @@ async def check_photos(uploads: list[tuple[str, bytes]], settings: Settings, lan
 
 async def reviewable_items(invitation_id: int) -> list[ItemReview]:
     """The items of the invitation's order, one per product, with the customer's reviews; none for a support
-    survey. Every delivered product is offered, whatever scores the customer gave: no review gating."""
+    survey. Every delivered product is offered, whatever scores the customer gave: no review gating. A line the
+    shop refunded is not offered."""
     inv = await Invitation.select(Invitation.kind, Invitation.order).where(Invitation.id == invitation_id).first()
     if inv is None:
         return []
     rows = (
         await OrderItem.select(OrderItem.id, OrderItem.sku, OrderItem.name)
-        .where(OrderItem.order == inv["order"])
+        .where((OrderItem.order == inv["order"]) & OrderItem.returned_at.is_null())
         .order_by(OrderItem.id)
     )
     return await item_reviews(inv["kind"], rows)
@@ -134,7 +139,8 @@ async def reviewable_items(invitation_id: int) -> list[ItemReview]:
 
 async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview]:
     """The survey's items (`id`, `sku`, `name`, in order), one per product, with the customer's reviews.
-    The survey page passes what it has already read, so this costs one query (two with photos)."""
+    The survey page passes what it has already read, so this costs one query (two with photos), and two for the
+    products' titles and images in the catalogue."""
     if kind != "order" or not rows:
         return []
     reviews = await Review.select(
@@ -169,6 +175,10 @@ async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview
             )
             item.photos = photos.get(review["id"], [])
         items[row["sku"]] = item
+    shown = await shown_products([item.id for item in items.values()])
+    for item in items.values():
+        if item.id in shown:
+            item.product_title, item.product_image = shown[item.id].title, shown[item.id].image_url
     return list(items.values())
 
 

@@ -10,6 +10,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body, FromPath
 
 from accounts.auth import API_LIMITS, require_api_key
+from afterglow.apidocs import API_KEY_SECURITY
 from afterglow.web import Now
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventAccepted, EventIn, OrderIn, OrderOut
@@ -21,6 +22,7 @@ class OrdersController(Controller):
     guards = [require_api_key]
     middleware = API_LIMITS
     tags = ["orders"]
+    security = API_KEY_SECURITY
 
     @post("/", name="orders:create", operation_id="CreateOrder", status_code=201)
     async def create(self, data: Annotated[OrderIn, Body()], now: Now) -> Response[OrderOut]:

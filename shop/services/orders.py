@@ -7,6 +7,7 @@ from typing import Any
 
 from afterglow.db import UNIQUE_VIOLATIONS
 from shop.schemas import CustomerIn, CustomerOut, EventIn, ItemOut, OrderIn, OrderOut
+from shop.services.categories import categorise_items
 from shop.tables import Customer, Order, OrderEvent, OrderItem, WebhookReceipt
 
 
@@ -50,7 +51,7 @@ async def ingest_order(data: OrderIn) -> tuple[OrderOut, bool]:
     existing = await Order.select(Order.id).where(Order.external_id == data.external_id).first()
     if existing:
         return await order_out(int(existing["id"])), False
-    customer_id = await upsert_customer(data.customer)
+    customer_id = await upsert_customer(data.customer) if data.customer is not None else None
     try:
         async with Order._meta.db.transaction():
             rows = await Order.insert(
@@ -61,6 +62,7 @@ async def ingest_order(data: OrderIn) -> tuple[OrderOut, bool]:
                     currency=data.currency,
                     total=data.total,
                     customer=customer_id,
+                    not_asked="" if customer_id is not None else "no_email",
                 )
             ).returning(Order.id)
             order_id = int(rows[0]["id"])
@@ -73,6 +75,8 @@ async def ingest_order(data: OrderIn) -> tuple[OrderOut, bool]:
                         category=item.category.strip().lower(),
                         quantity=item.quantity,
                         price=item.price,
+                        product_ref=item.product_ref,
+                        variant_ref=item.variant_ref,
                     )
                     for item in data.items
                 ]
@@ -82,6 +86,7 @@ async def ingest_order(data: OrderIn) -> tuple[OrderOut, bool]:
         if again is None:
             raise
         return await order_out(int(again["id"])), False
+    await categorise_items(order_id)
     return await order_out(order_id), True
 
 
@@ -114,15 +119,27 @@ async def order_out(order_id: int) -> OrderOut:
             name=order["customer.name"],
             locale=order["customer.locale"],
             timezone=order["customer.timezone"],
-        ),
+        )
+        if order["customer.id"] is not None
+        else None,
         items=[
-            ItemOut(sku=i["sku"], name=i["name"], category=i["category"], quantity=i["quantity"], price=i["price"])
+            ItemOut(
+                sku=i["sku"],
+                name=i["name"],
+                category=i["category"],
+                quantity=i["quantity"],
+                price=i["price"],
+                product_ref=i["product_ref"],
+                variant_ref=i["variant_ref"],
+                returned_at=i["returned_at"],
+            )
             for i in items
         ],
         delivered_at=order["delivered_at"],
         returned_at=order["returned_at"],
         cancelled_at=order["cancelled_at"],
         complaint_open=order["complaint_open"],
+        not_asked=order["not_asked"],
     )
 
 

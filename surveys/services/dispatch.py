@@ -43,6 +43,7 @@ _COLUMNS = (
     Invitation.customer.timezone,
     Invitation.customer.unsubscribed_at,
     Invitation.order.returned_at,
+    Invitation.order.not_asked,
     Invitation.order.cancelled_at,
     Invitation.order.complaint_open,
 )
@@ -62,7 +63,8 @@ def _situation(row: dict, now: datetime, recently: bool, settings: Settings) -> 
         kind=row["kind"],
         expires_at=row["expires_at"],
         unsubscribed=row["customer.unsubscribed_at"] is not None,
-        returned=row["order.returned_at"] is not None,
+        # An order whose every line was refunded is returned, whichever report came first.
+        returned=row["order.returned_at"] is not None or row["order.not_asked"] == "refunded",
         cancelled=row["order.cancelled_at"] is not None,
         complaint_open=bool(row["order.complaint_open"]),
         recently_asked=recently,

@@ -12,6 +12,7 @@ from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.mail import MailNotSent, build_message, hand_over
 from afterglow.settings import Settings
 from afterglow.templating import render
+from shop.services.catalogue import with_products
 from surveys.services.invitations import invitation_with_items
 from surveys.services.links import survey_token, unsubscribe_token
 from surveys.tables import SentEmail
@@ -37,6 +38,7 @@ async def render_invitation(invitation_id: int, purpose: str, now: datetime, set
     if found is None:
         raise LookupError(invitation_id)
     inv, items = found
+    items = await with_products(items, settings.base_url)  # the catalogue's titles and images
     language = i18n.language_for(inv["customer.locale"])
     signed = survey_token(settings, inv["token"], now)
     survey_url = f"{settings.base_url}/s/{signed}"

@@ -9,7 +9,8 @@ from surveys.tables import Invitation
 
 
 async def invitation_with_items(invitation_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The invitation (with customer and order columns) and the order's items; None when it does not exist."""
+    """The invitation (with customer and order columns) and the order's items, leaving out refunded lines; None
+    when it does not exist."""
     inv = (
         await Invitation.select(
             Invitation.id,
@@ -31,7 +32,7 @@ async def invitation_with_items(invitation_id: int) -> tuple[dict[str, Any], lis
         return None
     items = (
         await OrderItem.select(OrderItem.id, OrderItem.sku, OrderItem.name, OrderItem.quantity)
-        .where(OrderItem.order == inv["order.id"])
+        .where((OrderItem.order == inv["order.id"]) & OrderItem.returned_at.is_null())
         .order_by(OrderItem.id)
     )
     return inv, items

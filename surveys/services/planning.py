@@ -27,6 +27,7 @@ async def _create(
     kind: str,
     dedupe_key: str,
     due_at: datetime,
+    now: datetime,
     settings: Settings,
     agent: str = "",
     support_event: int | None = None,
@@ -44,6 +45,7 @@ async def _create(
                 due_at=due_at,
                 expires_at=policy.later(due_at, timedelta(days=settings.expiry_days)),
                 token=secrets.token_urlsafe(18),
+                created_at=now,  # planned now: the pass's moment, not the database clock
             )
         )
     except UNIQUE_VIOLATIONS:
@@ -63,6 +65,9 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
         Order.delivered_at.is_not_null()
         & (Order.delivered_at >= horizon)
         & Order.cancelled_at.is_null()
+        # No email, or every line refunded: the order is never asked about.
+        & (Order.not_asked == "")
+        & Order.customer.is_not_null()
         & Order.id.not_in(Invitation.select(Invitation.order).where(Invitation.kind == "order"))
     )
     if delivered:
@@ -87,6 +92,7 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
                     kind="order",
                     dedupe_key=f"order:{row['id']}",
                     due_at=due,
+                    now=now,
                     settings=settings,
                 )
 
@@ -100,6 +106,8 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
     ).where(
         (OrderEvent.type == "support_resolved")
         & (OrderEvent.at >= horizon)
+        & (OrderEvent.order.not_asked == "")
+        & OrderEvent.order.customer.is_not_null()
         & OrderEvent.id.not_in(
             Invitation.select(Invitation.support_event).where(Invitation.support_event.is_not_null())
         )
@@ -120,6 +128,7 @@ async def plan_invitations(now: datetime, settings: Settings) -> int:
                 agent=row["agent"],
                 support_event=row["id"],
                 due_at=due,
+                now=now,
                 settings=settings,
             )
     return created

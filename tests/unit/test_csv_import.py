@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shop.csv_import import count_rows, import_orders
+from shop.imports.orders import count_rows, import_orders
 from shop.tables import Customer, Order, OrderEvent, OrderItem
 
 SAMPLE = Path(__file__).parent.parent / "data" / "orders_sample.csv"

@@ -12,7 +12,7 @@ import time_machine
 from litestar.testing import AsyncTestClient
 
 from afterglow.settings import Settings
-from shop.csv_import import import_orders
+from shop.imports.orders import import_orders
 from shop.tables import Order, OrderEvent, WebhookReceipt
 from surveys import policy
 from tests.factories import event_payload, order_payload
