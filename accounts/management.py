@@ -23,6 +23,7 @@ from accounts.services import (
     remove_member,
     revoke_api_key,
     set_active,
+    set_language,
     set_role,
     team_id,
 )
@@ -52,7 +53,7 @@ class Invited:
 
 
 async def staff_list(user_id: int | None = None) -> list[dict[str, Any]]:
-    """Every staff user (or one) with role, active flag, last sign-in and teams, by username."""
+    """Every staff user (or one) with role, email language, active flag, last sign-in and teams, by username."""
     query = StaffProfile.select(
         StaffProfile.user.id.as_alias("id"),
         StaffProfile.user.username.as_alias("username"),
@@ -60,6 +61,7 @@ async def staff_list(user_id: int | None = None) -> list[dict[str, Any]]:
         StaffProfile.user.active.as_alias("active"),
         StaffProfile.user.last_login.as_alias("last_login"),
         StaffProfile.role,
+        StaffProfile.language,
     ).order_by(StaffProfile.user.username)
     if user_id is not None:
         query = query.where(StaffProfile.user == user_id)
@@ -125,7 +127,9 @@ async def audit_page(page: int) -> tuple[list[dict[str, Any]], int]:
 # Changes ---------------------------------------------------------------------------------------------------
 
 
-async def invite_staff(actor: Staff, username: str, email: str, role: str, teams: list[str], now: datetime) -> Invited:
+async def invite_staff(
+    actor: Staff, username: str, email: str, role: str, teams: list[str], now: datetime, language: str = "en"
+) -> Invited:
     """Create a staff user with a random password for the admin to hand over; the teams must exist."""
     username = username.strip()
     if not username or len(username) > 100:
@@ -133,8 +137,10 @@ async def invite_staff(actor: Staff, username: str, email: str, role: str, teams
     for slug in teams:
         await team_id(slug)  # fail before the user exists, not halfway through
     password = secrets.token_urlsafe(12)
-    user_id = await create_staff(username, password, role, email=email, teams=teams)
-    await audit(actor, "staff_invited", username, now, role=role, email=email.strip().lower(), teams=teams)
+    user_id = await create_staff(username, password, role, email=email, teams=teams, language=language)
+    await audit(
+        actor, "staff_invited", username, now, role=role, email=email.strip().lower(), teams=teams, language=language
+    )
     return Invited(user_id, username, password)
 
 
@@ -160,6 +166,15 @@ async def change_role(actor: Staff, user_id: int, role: str, now: datetime) -> N
         return
     await set_role(user_id, role)
     await audit(actor, "staff_role_changed", target["username"], now, old=target["role"], new=role)
+
+
+async def change_language(actor: Staff, user_id: int, language: str, now: datetime) -> None:
+    """Choose the language of the emails a user gets (their own too)."""
+    target = await one_staff(user_id)
+    if target["language"] == language:
+        return
+    await set_language(user_id, language)
+    await audit(actor, "staff_language_changed", target["username"], now, old=target["language"], new=language)
 
 
 async def change_membership(actor: Staff, user_id: int, team_slug: str, member: bool, now: datetime) -> None:

@@ -15,6 +15,7 @@ from piccolo.apps.user.tables import BaseUser
 from accounts.policy import ROLES
 from accounts.tables import ApiKey, AuditEvent, StaffProfile, Team, TeamMember
 from afterglow.db import UNIQUE_VIOLATIONS
+from afterglow.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 
 class AccountError(ValueError):
@@ -46,8 +47,16 @@ def slugify(name: str) -> str:
     return SLUG_RE.sub("-", name.lower()).strip("-")[:64]
 
 
-async def create_staff(username: str, password: str, role: str, *, email: str, teams: list[str] | None = None) -> int:
-    """Create a staff user with a hashed password (PBKDF2, Piccolo's BaseUser) and a role."""
+async def create_staff(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    email: str,
+    teams: list[str] | None = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> int:
+    """Create a staff user with a hashed password (PBKDF2, Piccolo's BaseUser), a role and an email language."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError("a staff user needs an email address")
@@ -59,10 +68,11 @@ async def create_staff(username: str, password: str, role: str, *, email: str, t
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 8:
         raise AccountError("password must have at least 8 characters")
+    _check_language(language)
     if await BaseUser.exists().where(BaseUser.username == username):
         raise AccountError(f"user {username!r} exists already")
     user = await BaseUser.create_user(username=username, password=password, email=email, active=True)
-    await StaffProfile.insert(StaffProfile(user=user.id, role=role))
+    await StaffProfile.insert(StaffProfile(user=user.id, role=role, language=language))
     for slug in teams or []:
         await add_member(slug, user.id)
     return int(user.id)
@@ -95,6 +105,29 @@ async def set_role(user_id: int, role: str) -> None:
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     await StaffProfile.update({StaffProfile.role: role}).where(StaffProfile.user == user_id)
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise AccountError(f"language must be one of {', '.join(LANGUAGES)}")
+
+
+async def set_language(user_id: int, language: str) -> None:
+    """The language of the emails Afterglow sends this person."""
+    _check_language(language)
+    await StaffProfile.update({StaffProfile.language: language}).where(StaffProfile.user == user_id)
+
+
+async def email_languages(addresses: list[str]) -> dict[str, str]:
+    """The email language of each staff user with one of these addresses (lower case); an address of nobody on
+    the staff (a team's shared inbox) is not in the answer."""
+    wanted = sorted({address.strip().lower() for address in addresses})
+    if not wanted:
+        return {}
+    rows = await StaffProfile.select(StaffProfile.user.email.as_alias("email"), StaffProfile.language).where(
+        StaffProfile.user.email.is_in(wanted)
+    )
+    return {row["email"]: row["language"] for row in rows}
 
 
 async def create_team(name: str) -> int:

@@ -14,6 +14,8 @@ class StaffProfile(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     # Managers and admins get the dashboard's weekly digest unless they switch it off.
     weekly_digest = Boolean(default=True)
+    # The language of the emails Afterglow sends this person (one of afterglow.i18n.LANGUAGES).
+    language = Varchar(length=8, default="en")
 
 
 class Team(Table):

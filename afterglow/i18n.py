@@ -1,4 +1,5 @@
-"""Translations (Babel/gettext): one catalogue per language, chosen per customer, per render.
+"""Translations (Babel/gettext): one catalogue per language, chosen per reader (a customer's locale, a staff
+member's chosen language), per render.
 
 Templates translate in the language named by their `language` context variable, so a page or an email
 is rendered for its reader without any global state.
@@ -6,16 +7,22 @@ is rendered for its reader without any global state.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "de", "hu")
 DEFAULT_LANGUAGE = "en"
+#: Each language in itself, as a staff member picks the language of their emails.
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "hu": "Magyar"}
+#: A day with and without its year, as each language writes it short: 9 Mar 2026, 9. März 2026, 2026. márc. 9.
+DAY_PATTERNS = {"en": ("d MMM", "d MMM y"), "de": ("d. MMM", "d. MMM y"), "hu": ("MMM d.", "y. MMM d.")}
 
 
 def language_for(locale: str | None) -> str:
@@ -33,6 +40,18 @@ def translations(language: str) -> NullTranslations:
 
 def translate(language: str, message: str) -> str:
     return translations(language_for(language)).gettext(message)
+
+
+def format_day(day: date, language: str, year: bool = True) -> str:
+    """`day` with its month's short name in the reader's language."""
+    lang = language_for(language)
+    without_year, with_year = DAY_PATTERNS[lang]
+    return format_date(day, with_year if year else without_year, locale=lang)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined; it is translated where it is shown."""
+    return message
 
 
 @pass_context

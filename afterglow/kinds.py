@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from afterglow.i18n import N_
+
 
 class Scale(NamedTuple):
     """A run of scores, both ends included: a whole scale, or a group on one."""
@@ -43,12 +45,13 @@ NOT_SATISFIED = Scale(CSAT_SCALE.low, SATISFIED_FROM - 1)
 #: The low end worth a filter of its own: CSAT 1–2, support CSAT 1–2, reviews of 1–2 stars.
 UNHAPPY_UP_TO = 2
 
-#: The kinds of feedback (FeedbackItem.kind), each with the one name staff read.
+#: The kinds of feedback (FeedbackItem.kind), each with the one name staff read (in English; their emails
+#: translate it).
 KIND_NAMES: dict[str, str] = {
-    "order": "Order survey",  # an order survey: CSAT and NPS
-    "support": "Support CSAT",  # a support survey: CSAT, with the agent
-    "review": "Product review",  # stars
-    "suggestion": "Suggestion",  # from the suggestion box: no score
+    "order": N_("Order survey"),  # an order survey: CSAT and NPS
+    "support": N_("Support CSAT"),  # a support survey: CSAT, with the agent
+    "review": N_("Product review"),  # stars
+    "suggestion": N_("Suggestion"),  # from the suggestion box: no score
 }
 FEEDBACK_KINDS = tuple(KIND_NAMES)
 

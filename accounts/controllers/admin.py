@@ -19,6 +19,7 @@ from accounts.auth import require_roles, signed_in
 from accounts.policy import ROLES
 from accounts.services import AccountError
 from afterglow.forms import form_values
+from afterglow.i18n import LANGUAGE_NAMES
 from afterglow.web import NO_STORE, Form, Now, error_page, form_field
 
 Flash = FromQuery[str | None]
@@ -63,7 +64,7 @@ class AdminController(Controller):
         return await self._users_page(request, done=done, error=error)
 
     async def _users_page(self, request: HTMXRequest, status_code: int = 200, **context: Any) -> Template:
-        context.setdefault("form", {"username": "", "email": "", "role": "member", "teams": []})
+        context.setdefault("form", {"username": "", "email": "", "role": "member", "teams": [], "language": "en"})
         return admin_page(
             PAGES + "admin_users.html",
             request,
@@ -72,6 +73,7 @@ class AdminController(Controller):
             users=await management.staff_list(),
             teams=await management.team_list(),
             roles=ROLES,
+            languages=LANGUAGE_NAMES,
             **context,
         )
 
@@ -83,6 +85,7 @@ class AdminController(Controller):
             "email": field(data, "email"),
             "role": field(data, "role"),
             "teams": form_values(data, "teams"),
+            "language": field(data, "language") or "en",
         }
         try:
             invited = await management.invite_staff(signed_in(request), now=now, **form)
@@ -109,6 +112,7 @@ class AdminController(Controller):
                 "user": request.user,
                 "teams": await management.team_list(),
                 "roles": ROLES,
+                "languages": LANGUAGE_NAMES,
                 "done": done,
                 "error": error,
                 "oob": True,
@@ -141,6 +145,16 @@ class AdminController(Controller):
         role = field(data, "role")
         change = management.change_role(signed_in(request), user_id, role, now)
         return await self._change(request, user_id, change, f"Role changed to {role}.")
+
+    @post("/users/{user_id:int}/language", name="accounts:admin-language", status_code=303)
+    async def set_language(
+        self, request: HTMXRequest, user_id: FromPath[int], data: Form, now: Now
+    ) -> Template | Redirect | Response[Any]:
+        """The language of the emails this user gets: team notifications, digests."""
+        language = field(data, "language")
+        change = management.change_language(signed_in(request), user_id, language, now)
+        name = LANGUAGE_NAMES.get(language, language)
+        return await self._change(request, user_id, change, f"Email language changed to {name}.")
 
     @post("/users/{user_id:int}/teams", name="accounts:admin-membership", status_code=303)
     async def set_membership(

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.failures import skip_bad_row
+from afterglow.i18n import DEFAULT_LANGUAGE, translate
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
 from afterglow.templating import render
@@ -85,7 +87,7 @@ async def digest_for(team_id: int, team: str, day: date, now: datetime, settings
     )
 
 
-def render_team_digest(digest: Digest, settings: Settings) -> Rendered:
+def render_team_digest(digest: Digest, settings: Settings, language: str = DEFAULT_LANGUAGE) -> Rendered:
     context = {
         "digest": digest,
         "new": digest.new[:LISTED],
@@ -95,15 +97,18 @@ def render_team_digest(digest: Digest, settings: Settings) -> Rendered:
         "inbox_url": f"{settings.base_url}/app/inbox",
         "shop_name": settings.shop_name,
     }
-    subject = f"{digest.team} daily digest {digest.day.isoformat()}: {len(digest.new_ids)} new"
+    counts = {"team": digest.team, "day": digest.day.isoformat(), "new": len(digest.new_ids)}
     if digest.overdue:
-        subject += f", {len(digest.overdue)} overdue"
+        counts["overdue"] = len(digest.overdue)
+        subject = translate(language, "%(team)s daily digest %(day)s: %(new)s new, %(overdue)s overdue") % counts
+    else:
+        subject = translate(language, "%(team)s daily digest %(day)s: %(new)s new") % counts
     return Rendered(
         to="",
         subject=" ".join(subject.split()),
-        text=render("feedback/email/digest.txt", "en", **context),
-        html=render("feedback/email/digest.html", "en", **context),
-        headers={"Auto-Submitted": "auto-generated", "X-Afterglow-Team": digest.team},
+        text=render("feedback/email/digest.txt", language, **context),
+        html=render("feedback/email/digest.html", language, **context),
+        headers={"Auto-Submitted": "auto-generated", "Content-Language": language, "X-Afterglow-Team": digest.team},
     )
 
 
@@ -118,7 +123,8 @@ async def email_team_digest(digest: Digest, now: datetime, settings: Settings) -
     if not addresses:
         return "no-recipients"
     message_id = _message_id(settings, digest.team_id, digest.day)
-    await deliver_to_team(render_team_digest(digest, settings), addresses, message_id, DIGEST, now, settings)
+    render_in = partial(render_team_digest, digest, settings)
+    await deliver_to_team(render_in, addresses, message_id, DIGEST, now, settings)
     if digest.new_ids:
         await InboxItem.update({InboxItem.notified_at: now}).where(
             InboxItem.id.is_in(digest.new_ids) & InboxItem.notified_at.is_null()

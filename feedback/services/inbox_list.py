@@ -1,5 +1,6 @@
-"""The inbox list: filters from the query string (status, team, kind, sentiment, topic, score, product, overdue,
-assigned to me) and one page of the items a person may see, newest first, with their topics in one query."""
+"""The inbox list: the search box and filters from the query string (status, team, kind, sentiment, topic, score,
+product, overdue, assigned to me) and one page of the items a person may see, newest first, with their topics in one
+query."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from piccolo.columns import Varchar
 from piccolo.columns.combination import Combinable
 
 from accounts.services import Staff
 from accounts.tables import Team
-from afterglow.db import is_postgres
 from afterglow.errors import FieldError
 from afterglow.kinds import KIND_NAMES, NPS_GROUPS, RULE_KINDS, SCALES, SCORES, UNHAPPY_UP_TO, Scale
 from afterglow.numbers import whole_number
@@ -29,6 +28,7 @@ from feedback.services.inbox import (
     overdue_condition,
     visible_to,
 )
+from feedback.services.inbox_search import QUERY_MAX, contains, search_condition
 from feedback.services.tagging import topics_by_item
 from feedback.tables import FeedbackTopic, InboxItem
 from shop.tables import OrderItem
@@ -86,6 +86,7 @@ SCORE_BANDS = {
 }
 #: Every filter's query parameter, in the order the form shows them.
 FILTER_FIELDS = (
+    "q",
     "status",
     "team",
     "kind",
@@ -110,6 +111,7 @@ class TeamChoice:
 
 @dataclass(frozen=True)
 class InboxFilters:
+    q: str = ""  # the search box (inbox_search.search_condition)
     status: str = "open"
     team: TeamChoice | None = None
     kind: str = ""
@@ -124,6 +126,8 @@ class InboxFilters:
     def condition(self, user: Staff, now: datetime) -> Combinable | None:
         """Everything this list asks for, within what the user may see."""
         parts: list[Combinable] = []
+        if (found := search_condition(self.q)) is not None:
+            parts.append(found)
         if self.status == "open":
             parts.append(InboxItem.status.is_in(list(OPEN_STATUSES)))
         elif self.status != "all":
@@ -158,14 +162,8 @@ class InboxFilters:
 def _product_condition(product: str) -> Combinable:
     """A review of the product, or feedback on an order that had it: by exact SKU or part of the name."""
     feedback = InboxItem.feedback
-    orders = OrderItem.select(OrderItem.order).where((OrderItem.sku == product) | _contains(OrderItem.name, product))
-    return (feedback.sku == product) | _contains(feedback.product_name, product) | feedback.order.is_in(orders)
-
-
-def _contains(column: Varchar, text: str) -> Combinable:
-    """Case-insensitive "contains": SQLite's LIKE ignores case (ASCII) already, PostgreSQL needs ILIKE."""
-    pattern = f"%{text}%"
-    return column.ilike(pattern) if is_postgres(column._meta.table._meta.db) else column.like(pattern)
+    orders = OrderItem.select(OrderItem.order).where((OrderItem.sku == product) | contains(OrderItem.name, product))
+    return (feedback.sku == product) | contains(feedback.product_name, product) | feedback.order.is_in(orders)
 
 
 async def team_choices(user: Staff) -> list[TeamChoice]:
@@ -226,6 +224,7 @@ def parse_filters(params: Mapping[str, str], teams: list[TeamChoice]) -> InboxFi
             raise InvalidFilter(name, f"Choose a {name} from the list.")
     page = params.get("page") or "1"
     return InboxFilters(
+        q=" ".join((params.get("q") or "").split())[:QUERY_MAX],
         status=status,
         team=team,
         kind=chosen["kind"],

@@ -2,7 +2,9 @@
 inbox items that emails, digests and webhooks share. Who hears: feedback.services.notify_settings.
 
 Each email goes to one address under a stable Message-ID per item (or digest) and address, checked against the
-SentEmail log first, so a retried or repeated send reaches nobody twice; the catch-up pass sends what was lost."""
+SentEmail log first, so a retried or repeated send reaches nobody twice; the catch-up pass sends what was lost.
+Each staff member gets it in the language they chose; an address of nobody on the staff (a team's shared inbox)
+gets it in English."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import Combinable
 
-from accounts.services import Staff, audit
+from accounts.services import Staff, audit, email_languages
 from afterglow.failures import skip_bad_row
+from afterglow.i18n import DEFAULT_LANGUAGE, N_, translate
 from afterglow.kinds import COLUMN_SCALES, kind_name
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
@@ -35,6 +39,19 @@ CATCH_UP = timedelta(days=1)
 #: The catch-up pass leaves the newest items to the task their intake queued, which normally runs within seconds.
 GRACE = timedelta(minutes=5)
 EXCERPT_CHARS = 280
+#: Stored words the emails show, marked for translation here; the templates translate them with `_(value)`.
+WORDS = (
+    # Translators: a sentiment label of feedback
+    N_("positive"),
+    N_("neutral"),
+    N_("negative"),
+    N_("mixed"),
+    # Translators: the priority of an inbox item
+    N_("urgent"),
+    N_("high"),
+    N_("normal"),
+    N_("low"),
+)
 # What a team is told about an item -------------------------------------------------------------------------------
 
 
@@ -74,12 +91,14 @@ class ItemSummary:
     @property
     def score_text(self) -> str:
         """ "NPS 2/10 · CSAT 1/5", or "" when the feedback has no score."""
-        parts = [f"{name} {value}/{top}" for name, value, top in self._scored()]
-        return " · ".join(parts)
+        return self.score_text_in(DEFAULT_LANGUAGE)
 
-    def _scored(self) -> list[tuple[str, int, int]]:
-        found = [("NPS", self.nps, "nps"), ("CSAT", self.csat, "csat"), ("Stars", self.rating, "rating")]
-        return [(name, value, COLUMN_SCALES[column].high) for name, value, column in found if value is not None]
+    def score_text_in(self, language: str) -> str:
+        """`score_text` as a reader of `language` reads it ("Sterne 4/5")."""
+        stars = translate(language, "Stars")
+        found = [("NPS", self.nps, "nps"), ("CSAT", self.csat, "csat"), (stars, self.rating, "rating")]
+        parts = [f"{name} {value}/{COLUMN_SCALES[column].high}" for name, value, column in found if value is not None]
+        return " · ".join(parts)
 
 
 def excerpt(title: str, text: str, size: int = EXCERPT_CHARS) -> str:
@@ -164,21 +183,29 @@ def team_message_id(settings: Settings, purpose: str, key: str, address: str) ->
 
 
 async def deliver_to_team(
-    mail: Rendered,
+    render_in: Callable[[str], Rendered],
     addresses: list[str],
     message_id: Callable[[str], str],
     purpose: str,
     now: datetime,
     settings: Settings,
 ) -> int:
-    """Send `mail` to each address whose Message-ID is not in the log yet; returns how many went out now.
-    MailNotSent leaves the remaining addresses for the retry, which skips those already logged."""
+    """Send the email `render_in(language)` makes to each address whose Message-ID is not in the log yet, in the
+    language its reader chose; returns how many went out now. MailNotSent leaves the remaining addresses for the
+    retry, which skips those already logged."""
     wanted = {address: message_id(address) for address in addresses}
     logged = await SentEmail.select(SentEmail.message_id).where(SentEmail.message_id.is_in(list(wanted) or ["-"]))
     done = {row["message_id"] for row in logged}
+    languages = await email_languages([address for address, mid in wanted.items() if mid not in done])
+    rendered: dict[str, Rendered] = {}
     sent = 0
     for address, mid in wanted.items():
-        if mid not in done and await deliver(replace(mail, to=address), mid, purpose, None, now, settings):
+        if mid in done:
+            continue
+        language = languages.get(address.strip().lower(), DEFAULT_LANGUAGE)
+        if language not in rendered:
+            rendered[language] = render_in(language)
+        if await deliver(replace(rendered[language], to=address), mid, purpose, None, now, settings):
             sent += 1
     return sent
 
@@ -187,17 +214,24 @@ def _subject(text: str) -> str:
     return " ".join(text.split())[:250]  # customer text cannot break the header onto a new line
 
 
-def render_urgent(item: ItemSummary, settings: Settings) -> Rendered:
+def _headers(language: str, team: str) -> dict[str, str]:
+    return {"Auto-Submitted": "auto-generated", "Content-Language": language, "X-Afterglow-Team": team}
+
+
+def render_urgent(item: ItemSummary, settings: Settings, language: str = DEFAULT_LANGUAGE) -> Rendered:
     context = {"item": item, "shop_name": settings.shop_name}
-    subject = f"[Urgent] {item.team}: {item.kind_name}{' ' + item.score_text if item.score_text else ''}"
+    kind = translate(language, item.kind_name)
+    subject = translate(language, "[Urgent] %(team)s: %(kind)s") % {"team": item.team, "kind": kind}
+    if scores := item.score_text_in(language):
+        subject += f" {scores}"
     if item.excerpt:
         subject += f" — {excerpt('', item.excerpt, 60)}"
     return Rendered(
         to="",
         subject=_subject(subject),
-        text=render("feedback/email/notify_urgent.txt", "en", **context),
-        html=render("feedback/email/notify_urgent.html", "en", **context),
-        headers={"Auto-Submitted": "auto-generated", "X-Afterglow-Team": item.team, "Importance": "high"},
+        text=render("feedback/email/notify_urgent.txt", language, **context),
+        html=render("feedback/email/notify_urgent.html", language, **context),
+        headers={**_headers(language, item.team), "Importance": "high"},
     )
 
 
@@ -218,7 +252,7 @@ async def send_urgent_notification(inbox_item_id: int, now: datetime, settings: 
     if not addresses:
         return "no-recipients"
     sent = await deliver_to_team(
-        render_urgent(item, settings),
+        lambda language: render_urgent(item, settings, language),
         addresses,
         lambda address: team_message_id(settings, "notify", str(item.id), address),
         URGENT,
@@ -277,16 +311,19 @@ async def send_test_email(actor: Staff, slug: str, now: datetime, settings: Sett
     if not addresses:
         return []
     context = {"team": notify.team, "actor": actor.username, "shop_name": settings.shop_name, "notify": notify}
-    mail = Rendered(
-        to="",
-        subject=_subject(f"Afterglow test: notifications for {notify.team}"),
-        text=render("feedback/email/notify_test.txt", "en", **context),
-        html=render("feedback/email/notify_test.html", "en", **context),
-        headers={"Auto-Submitted": "auto-generated", "X-Afterglow-Team": notify.team},
-    )
+
+    def render_in(language: str) -> Rendered:
+        subject = translate(language, "Afterglow test: notifications for %(team)s") % {"team": notify.team}
+        return Rendered(
+            to="",
+            subject=_subject(subject),
+            text=render("feedback/email/notify_test.txt", language, **context),
+            html=render("feedback/email/notify_test.html", language, **context),
+            headers=_headers(language, notify.team),
+        )
+
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    await deliver_to_team(
-        mail, addresses, lambda a: team_message_id(settings, "notify-test", f"{slug}.{stamp}", a), TEST, now, settings
-    )
+    message_id = partial(team_message_id, settings, "notify-test", f"{slug}.{stamp}")
+    await deliver_to_team(render_in, addresses, message_id, TEST, now, settings)
     await audit(actor, "notifications.test_email", f"team:{slug}", now, recipients=len(addresses))
     return addresses

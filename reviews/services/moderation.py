@@ -12,6 +12,7 @@ from typing import Any
 
 from accounts.services import Staff, audit
 from afterglow.errors import FieldError
+from afterglow.i18n import N_, translate
 from reviews.services.photos import photos_of
 from reviews.tables import Review
 
@@ -31,15 +32,17 @@ RULE_LABELS = {
     "phone": "contains a phone number",
     "link": "contains a link",
     "all_caps": "written in capital letters",
+    "undecided": "imported before its tool had decided on it",
 }
 
-#: Reasons moderators often give; the customer reads them, so they say what to change.
+#: Reasons moderators often give; the customer reads them (in their language: `reason_in`), so they say what to
+#: change.
 PRESET_REASONS = (
-    "Reviews cannot include contact details such as email addresses or phone numbers.",
-    "Reviews cannot include links to other websites.",
-    "We cannot publish insults or strong language. Please tell us what you think in other words.",
-    "Please write in normal sentence case: text in capital letters is hard to read.",
-    "Reviews cannot include personal details about other people.",
+    N_("Reviews cannot include contact details such as email addresses or phone numbers."),
+    N_("Reviews cannot include links to other websites."),
+    N_("We cannot publish insults or strong language. Please tell us what you think in other words."),
+    N_("Please write in normal sentence case: text in capital letters is hard to read."),
+    N_("Reviews cannot include personal details about other people."),
 )
 
 _CARD_COLUMNS = (
@@ -60,6 +63,8 @@ _CARD_COLUMNS = (
     Review.moderated_at,
     Review.reply_text,
     Review.reply_at,
+    Review.source,
+    Review.photo_urls,
     Review.created_at,
     Review.updated_at,
 )
@@ -122,13 +127,14 @@ async def held_queue(status: str = "held", page: int = 1, per_page: int = PAGE_S
         .order_by(Review.id, ascending=oldest_first)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .output(load_json=True)
     )
     return ReviewPage(status, await _with_photos(rows), page, pages, total)
 
 
 async def review_card(review_id: int) -> dict[str, Any]:
     """One review as the moderation page shows it; UnknownReview if there is none."""
-    row = await Review.select(*_CARD_COLUMNS).where(Review.id == review_id).first()
+    row = await Review.select(*_CARD_COLUMNS).where(Review.id == review_id).output(load_json=True).first()
     if row is None:
         raise UnknownReview(f"no review #{review_id}")
     return (await _with_photos([row]))[0]
@@ -199,6 +205,12 @@ async def _decide(review_id: int, allowed: tuple[str, ...], values: dict[Any, An
 async def _with_photos(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     photos = await photos_of([row["id"] for row in rows])
     return [{**row, "photos": photos.get(row["id"], [])} for row in rows]
+
+
+def reason_in(reason: str, language: str) -> str:
+    """A rejection reason as the customer reads it: each paragraph that is a common reason in their language, the
+    moderator's own words as they wrote them (the form puts a common reason and own words in paragraphs)."""
+    return "\n\n".join(translate(language, part) if part in PRESET_REASONS else part for part in reason.split("\n\n"))
 
 
 def _clean(value: str) -> str:

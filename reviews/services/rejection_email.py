@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from afterglow import i18n
 from afterglow.settings import Settings
 from afterglow.templating import render
+from reviews.services.moderation import reason_in
 from reviews.tables import Review
 from surveys.services.emails import Rendered, deliver
 from surveys.services.links import survey_token
@@ -39,6 +40,7 @@ async def rejected_review(review_id: int) -> dict[str, Any] | None:
             Review.title,
             Review.reject_reason,
             Review.moderated_at,
+            Review.source,
             Review.customer.email.as_alias("email"),
             Review.customer.name.as_alias("name"),
             Review.customer.locale.as_alias("locale"),
@@ -63,7 +65,7 @@ def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) 
         "name": review["name"],
         "product": review["product_name"],
         "title": review["title"],
-        "reason": review["reject_reason"],
+        "reason": reason_in(review["reject_reason"], language),
         "edit_url": edit_url,
     }
     subject = render("reviews/email/rejected_subject.txt", language, **context)
@@ -78,10 +80,13 @@ def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) 
 
 async def send_rejection_email(review_id: int, now: datetime, settings: Settings) -> str:
     """Send the rejection email unless this rejection's email went out already. Returns what happened:
-    "sent", "sent-before", "not-rejected" (edited or approved in the meantime) or "no-address" (erased)."""
+    "sent", "sent-before", "not-rejected" (edited or approved in the meantime), "no-address" (erased) or
+    "imported" (the review came from another tool: its reviewer was never asked here, so is never emailed)."""
     review = await rejected_review(review_id)
     if review is None:
         return "not-rejected"
+    if review["source"]:
+        return "imported"
     if review["email"].endswith(UNDELIVERABLE):
         return "no-address"
     mid = rejection_message_id(settings, review_id, review["moderated_at"])
@@ -101,7 +106,7 @@ async def unsent_rejections(now: datetime, settings: Settings) -> list[int]:
     """Rejected reviews of the last week whose email is not in the log: queued while the broker was down, or
     lost with a worker. The beat pass sends them, so a broker outage delays a rejection email but loses none."""
     rows = await Review.select(Review.id, Review.moderated_at).where(
-        (Review.status == "rejected") & (Review.moderated_at >= now - CATCH_UP)
+        (Review.status == "rejected") & (Review.moderated_at >= now - CATCH_UP) & (Review.source == "")
     )
     if not rows:
         return []

@@ -1,5 +1,5 @@
-"""The team inbox on PostgreSQL: the filters' subqueries and ILIKE, overdue, support coaching's aggregates, and the
-changes staff make (conditional updates and transactions) through the real app."""
+"""The team inbox on PostgreSQL: the filters' subqueries and ILIKE, the search box, overdue, support coaching's
+aggregates, and the changes staff make (conditional updates and transactions) through the real app."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from litestar.testing import AsyncTestClient
 
+from accounts.services import Staff
 from afterglow.settings import Settings
 from feedback.services.agents import AgentScore, agent_scores
 from feedback.services.inbox_list import list_items, parse_filters, team_choices
@@ -74,3 +75,24 @@ async def test_inbox_lists_filters_counts_and_handles_feedback_on_postgresql(
     assert await InboxItem.count().where(InboxItem.feedback == rude) == 2
     page = await client.get(f"/app/inbox/{rude_item}")
     assert page.status_code == 200 and "Moved from Support to Logistics" in page.text
+
+
+async def test_inbox_search_on_postgresql_ignores_case_in_any_alphabet_and_reads_wildcards_literally() -> None:
+    ids = await make_staff()
+    await rule("Critical reviews → Support", ("support",), kind="review", score_max=2)
+    await rule("Middling reviews → Logistics", ("logistics",), kind="review", score_min=3, score_max=3)
+    percent = await reviewed(rating=1, author_name="Ödön Kovács", text="Got 100% back, code refund_ok!")
+    plain = await reviewed(rating=1, author_name="Quinn", email="quinn@example.com", text="1000 reasons, refund ok.")
+    elsewhere = await reviewed(rating=3, author_name="Carla", text="Got 100% back too.")
+    sue, max_ = await as_staff(ids["support"]), await as_staff(ids["manager"])
+
+    async def searched(q: str, user: Staff = sue) -> set[int]:
+        found = await list_items(user, parse_filters({"q": q}, await team_choices(user)), ANSWERED_AT)
+        return {row["feedback"] for row in found.rows}
+
+    assert await searched("ÖDÖN kovács") == {percent}, "ILIKE folds the case of every letter"
+    assert await searched("100%") == {percent}, "not 1000, nor Logistics' item"
+    assert await searched("refund_ok") == {percent}
+    assert await searched("QUINN@example") == {plain}
+    assert await searched("!") == {percent}
+    assert await searched("100%", max_) == {percent, elsewhere}

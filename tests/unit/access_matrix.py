@@ -52,6 +52,7 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int, int]]] = 
     ),
     ("POST", "/app/admin/users/{member_user}/active", {"active": "1"}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/users/{member_user}/role", {"role": "member"}, (303, 403, 403, 403, 303)),
+    ("POST", "/app/admin/users/{member_user}/language", {"language": "de"}, (303, 403, 403, 403, 303)),
     ("POST", "/app/admin/users/{member_user}/teams", {"team": "support", "member": "1"}, (303, 403, 403, 403, 303)),
     ("GET", "/app/admin/teams", {}, (303, 403, 403, 403, 200)),
     ("POST", "/app/admin/teams", {"name": "Team of {who}"}, (303, 403, 403, 403, 303)),
