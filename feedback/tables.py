@@ -204,9 +204,11 @@ class DashboardDay(Table):
     `feedback.dashboard.rollup`; never written anywhere else.
 
     segment "" holds everything once; "category" and "team" repeat a day's feedback once per category (team id in
-    `value`) it belongs to. Feedback measures count items created that day; the funnel measures (scheduled …
-    answered) count invitations planned that day. kind/channel/language are the item's (the invitation's kind, its
-    order's channel and the customer's language)."""
+    `value`) it belongs to. Feedback measures count items created that day (what each score counts:
+    feedback.dashboard.definitions); the funnel counts each step on the day it happened (`scheduled` planned,
+    `sent`, `opened`, `answered`), and `sent_opened` / `sent_answered` the invitations sent that day that have been
+    opened / answered since. kind/channel/language are the item's (the invitation's kind, its order's channel and
+    the customer's language)."""
 
     day = Date(index=True)
     kind = Varchar(length=16, default="")
@@ -220,6 +222,8 @@ class DashboardDay(Table):
     detractors = Integer(default=0)
     csat_n = Integer(default=0)
     csat_ok = Integer(default=0)
+    support_csat_n = Integer(default=0)
+    support_csat_ok = Integer(default=0)
     rating_n = Integer(default=0)
     rating_sum = Integer(default=0)
     positive = Integer(default=0)
@@ -230,6 +234,8 @@ class DashboardDay(Table):
     sent = Integer(default=0)
     opened = Integer(default=0)
     answered = Integer(default=0)
+    sent_opened = Integer(default=0)
+    sent_answered = Integer(default=0)
 
 
 class DashboardTopicDay(Table):

@@ -26,6 +26,8 @@ from afterglow.settings import Settings
 from afterglow.web import AppSettings, Form, Now, form_field
 from feedback.dashboard.compare import compared, comparison
 from feedback.dashboard.digest import set_weekly_digest, weekly_digest_on
+from feedback.dashboard.export import response_csv
+from feedback.dashboard.figures import NPS_INTERVAL
 from feedback.dashboard.overview import CHARTS, SPECS, ChartSet, DrillLink, chart, overview, trend
 from feedback.dashboard.periods import (
     PRESETS,
@@ -36,15 +38,7 @@ from feedback.dashboard.periods import (
     choose_period,
     shop_day,
 )
-from feedback.dashboard.responses import (
-    MEASURES,
-    Drill,
-    InvalidDrill,
-    ResponsePage,
-    check_drill,
-    response_csv,
-    response_page,
-)
+from feedback.dashboard.responses import MEASURES, Drill, InvalidDrill, ResponsePage, check_drill, response_page
 from feedback.dashboard.retention import retention
 from feedback.dashboard.segments import COMPARABLE, KIND_NAMES, KINDS, InvalidSegment, Segment, parse_segment
 from feedback.dashboard.totals import choices
@@ -143,6 +137,7 @@ def _context(request: HTMXRequest, selection: Selection, tab: str, **extra: Any)
         "comparable": COMPARABLE,
         "drill_url": drill_url,
         "team_name": lambda team_id: selection.teams.get(team_id, f"team {team_id}"),
+        "nps_interval_method": NPS_INTERVAL,
         "oob": False,
         **extra,
     }
@@ -266,7 +261,8 @@ class DashboardController(Controller):
 
     @get("/responses.csv", name="feedback:dashboard-csv")
     async def responses_csv(self, request: HTMXRequest, settings: AppSettings, now: Now) -> Stream | Template:
-        """Every response of the list as CSV (no names or email addresses), streamed in batches."""
+        """Every response of the list as CSV (with the customer's name and email, the order, teams and statuses),
+        streamed in batches."""
         selection, drill = await _drill_selection(request, settings, now)
         if drill is None:
             return await _responses_page(request, selection, None)  # the list page says what is wrong
@@ -274,7 +270,7 @@ class DashboardController(Controller):
         name = f"responses-{period.start}-{period.end}{'-' + measure if measure else ''}.csv"
         return Stream(
             _encoded(response_csv(drill, settings.shop_timezone, now)),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
             headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 

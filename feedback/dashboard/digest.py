@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlparse
 from zoneinfo import ZoneInfo
 
 from piccolo.apps.user.tables import BaseUser
 
-from accounts.services import Staff, audit
+from accounts.services import Staff, audit, email_languages
 from accounts.tables import StaffProfile
+from afterglow.i18n import DEFAULT_LANGUAGE, format_day
 from afterglow.settings import Settings
 from afterglow.templating import render
 from feedback.dashboard.figures import Totals
@@ -119,22 +121,26 @@ async def digest_figures(week: date, now: datetime, timezone: str) -> DigestFigu
     return DigestFigures(period, top, weeks, moves, await handling(Segment(), now))
 
 
-def render_manager_digest(figures: DigestFigures, to: str, settings: Settings) -> Rendered:
+def render_manager_digest(
+    figures: DigestFigures, to: str, settings: Settings, language: str = DEFAULT_LANGUAGE
+) -> Rendered:
+    """The digest in the language its reader chose."""
     query = urlencode({"from": figures.week.start.isoformat(), "to": figures.week.end.isoformat(), "grain": "day"})
     context = {
+        "day": partial(format_day, language=language),
         "shop_name": settings.shop_name,
         "f": figures,
         "dashboard_url": f"{settings.base_url}/app/dashboard?{query}",
         "switch_url": f"{settings.base_url}/app/dashboard#weekly-digest",
         "nps_scale": max((abs(t.nps) for _, t in figures.weeks if t.nps is not None), default=0.0) or 1.0,
     }
-    subject = render("feedback/email/weekly_subject.txt", "en", **context)
+    subject = render("feedback/email/weekly_subject.txt", language, **context)
     return Rendered(
         to=to,
         subject=" ".join(subject.split()),
-        text=render("feedback/email/weekly_digest.txt", "en", **context),
-        html=render("feedback/email/weekly_digest.html", "en", **context),
-        headers={"Auto-Submitted": "auto-generated", "Content-Language": "en"},
+        text=render("feedback/email/weekly_digest.txt", language, **context),
+        html=render("feedback/email/weekly_digest.html", language, **context),
+        headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
     )
 
 
@@ -157,7 +163,9 @@ async def send_manager_digest(digest_id: int, now: datetime, settings: Settings)
     if row["status"] == "sent" or await SentEmail.exists().where(SentEmail.message_id == mid):
         await WeeklyDigest.update(done).where(WeeklyDigest.id == digest_id)
         return "sent-before"
-    mail = render_manager_digest(await digest_figures(week, now, settings.shop_timezone), person["email"], settings)
+    language = (await email_languages([person["email"]])).get(person["email"].strip().lower(), DEFAULT_LANGUAGE)
+    figures = await digest_figures(week, now, settings.shop_timezone)
+    mail = render_manager_digest(figures, person["email"], settings, language)
     sent = await deliver(mail, mid, PURPOSE, None, now, settings)
     await WeeklyDigest.update(done).where(WeeklyDigest.id == digest_id)
     return "sent" if sent else "sent-before"

@@ -1,8 +1,10 @@
 """The dashboard's figures from summed counts: pure arithmetic, so every number is tested without a database.
 
-NPS = % of 9–10 minus % of 0–6 answers; CSAT = % of 4–5 answers; response rate = answered / sent. The NPS
-interval is an adjusted Wald interval on the +1/0/−1 scores, with one pseudo-answer in each class, so that a
-single answer shows a wide band (not none) and small samples never look like big swings."""
+NPS = % of 9–10 minus % of 0–6 answers; CSAT = % of 4–5 answers of order surveys, Support CSAT the same of support
+surveys (what each counts: feedback.dashboard.definitions); response rate = of the invitations sent in the period,
+the share answered (so far). The NPS interval is an adjusted Wald interval on the +1/0/−1 scores, with one
+pseudo-answer in each class (Rocks 2016), so that a single answer shows a wide band (not none) and small samples
+never look like big swings; it is therefore not centred on the NPS itself."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ MEASURES = (
     "detractors",
     "csat_n",
     "csat_ok",
+    "support_csat_n",
+    "support_csat_ok",
     "rating_n",
     "rating_sum",
     "positive",
@@ -28,9 +32,15 @@ MEASURES = (
     "sent",
     "opened",
     "answered",
+    "sent_opened",
+    "sent_answered",
 )
 LABELS = ("positive", "neutral", "negative", "mixed")
 Z95 = 1.96
+#: How the NPS interval is made, as the pages name it.
+NPS_INTERVAL = (
+    "95% adjusted Wald interval (Rocks 2016): one pseudo-answer is added to each group, so it is not centred on the NPS"
+)
 #: Below this many answers a point is drawn hollow and its change is called uncertain.
 SMALL_SAMPLE = 30
 
@@ -43,6 +53,8 @@ class Totals:
     detractors: int = 0
     csat_n: int = 0
     csat_ok: int = 0
+    support_csat_n: int = 0
+    support_csat_ok: int = 0
     rating_n: int = 0
     rating_sum: int = 0
     positive: int = 0
@@ -53,6 +65,8 @@ class Totals:
     sent: int = 0
     opened: int = 0
     answered: int = 0
+    sent_opened: int = 0
+    sent_answered: int = 0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Totals:
@@ -107,6 +121,10 @@ class Totals:
         return self.share(self.csat_ok, self.csat_n)
 
     @property
+    def support_csat(self) -> float | None:
+        return self.share(self.support_csat_ok, self.support_csat_n)
+
+    @property
     def rating(self) -> float | None:
         return self.rating_sum / self.rating_n if self.rating_n else None
 
@@ -123,11 +141,12 @@ class Totals:
 
     @property
     def response_rate(self) -> float | None:
-        return self.share(self.answered, self.sent)
+        """Of the invitations sent in the period, the share answered so far."""
+        return self.share(self.sent_answered, self.sent)
 
     @property
     def open_rate(self) -> float | None:
-        return self.share(self.opened, self.sent)
+        return self.share(self.sent_opened, self.sent)
 
 
 @dataclass(frozen=True)

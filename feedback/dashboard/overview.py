@@ -19,7 +19,7 @@ from feedback.dashboard.totals import totals_by_bucket, totals_of_periods
 
 #: Builds the drill-down URL of a bucket and measure (the controller knows the routes).
 DrillLink = Callable[[Bucket, str], str]
-CHARTS = ("nps", "csat", "rating", "sentiment", "funnel")
+CHARTS = ("nps", "csat", "support", "rating", "sentiment", "funnel")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Headline:
     before: Totals
     nps: Change
     csat: Change
+    support_csat: Change
     rating: Change
     response_rate: Change
     negative: Change
@@ -57,6 +58,7 @@ async def headline(segment: Segment, period: Period, timezone: str) -> Headline:
         before=before,
         nps=nps_change(now, before),
         csat=share_change(now, before, "csat", "csat_n"),
+        support_csat=share_change(now, before, "support_csat", "support_csat_n"),
         rating=plain_change(now.rating, before.rating, enough=min(now.rating_n, before.rating_n) >= 30),
         response_rate=share_change(now, before, "response_rate", "sent"),
         negative=share_change(now, before, "negative_share", "labelled"),
@@ -101,11 +103,17 @@ SPECS = {
         _signed, "answers", (-100.0, 100.0), ("nps_n", "promoters", "detractors"),
     ),
     "csat": ChartSpec(
-        f"CSAT ({SATISFIED.text} of {CSAT_SCALE.high})", (Line("CSAT", lambda t: t.csat, lambda t: t.csat_n, "csat"),),
+        f"CSAT, order surveys ({SATISFIED.text} of {CSAT_SCALE.high})",
+        (Line("CSAT", lambda t: t.csat, lambda t: t.csat_n, "csat"),),
         _pct, "answers", (0.0, 100.0), ("csat_n", "csat_ok"),
     ),
+    "support": ChartSpec(
+        f"Support CSAT ({SATISFIED.text} of {CSAT_SCALE.high})",
+        (Line("Support CSAT", lambda t: t.support_csat, lambda t: t.support_csat_n, "support"),),
+        _pct, "answers", (0.0, 100.0), ("support_csat_n", "support_csat_ok"),
+    ),
     "rating": ChartSpec(
-        "Review rating", (Line("Rating", lambda t: t.rating, lambda t: t.rating_n, "reviews"),),
+        "Review rating (published reviews)", (Line("Rating", lambda t: t.rating, lambda t: t.rating_n, "reviews"),),
         _stars, "reviews", (float(STARS_SCALE.low), float(STARS_SCALE.high)), ("rating_n", "rating_sum"),
     ),
     "sentiment": ChartSpec(
@@ -117,9 +125,9 @@ SPECS = {
     "negative": ChartSpec("Negative feedback (%)", (Line("Negative", _label_share("negative"), lambda t: t.labelled,
                           "negative"),), _pct, "feedback", (0.0, 100.0)),
     "funnel": ChartSpec(
-        "Survey funnel (by the day invitations were planned)",
+        "Survey funnel (each step on the day it happened)",
         (
-            Line("Scheduled", lambda t: float(t.scheduled), lambda t: t.scheduled, "answered"),
+            Line("Planned", lambda t: float(t.scheduled), lambda t: t.scheduled, "answered"),
             Line("Sent", lambda t: float(t.sent), lambda t: t.sent, "answered"),
             Line("Opened", lambda t: float(t.opened), lambda t: t.opened, "answered"),
             Line("Answered", lambda t: float(t.answered), lambda t: t.answered, "answered"),
@@ -127,6 +135,14 @@ SPECS = {
         _count, "invitations",
     ),
 }  # fmt: skip
+
+
+def applies(key: str, segment: Segment) -> bool:
+    """Whether the selection can have anything on this chart (no funnel for a team, no Support CSAT for a
+    category)."""
+    if key == "funnel":
+        return segment.funnel_applies
+    return segment.support_applies if key == "support" else True
 
 
 @dataclass(frozen=True)
@@ -175,7 +191,7 @@ async def overview(
         handling(segment, now),
     )  # independent queries, each on a connection of its own
     periods, totals = [b for b, _ in data], [t for _, t in data]
-    keys = [k for k in CHARTS if k != "funnel" or segment.funnel_applies]
+    keys = [k for k in CHARTS if applies(k, segment)]
     return Overview(
         segment=segment,
         period=period,

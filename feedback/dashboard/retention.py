@@ -1,5 +1,5 @@
 """Feedback against retention: what customers did in the 12 months after they answered, by NPS group and by CSAT
-score, and the shop's customer retention rate per month.
+score (order surveys, as CSAT is everywhere on the dashboard), and the shop's customer retention rate per month.
 
 - After an answer: the orders the same customer placed later (not cancelled) within 365 days, up to now. Each
   answer in the period is one observation; answers younger than a year are followed up to today, and the page
@@ -18,6 +18,7 @@ from decimal import Decimal
 from piccolo.querystring import QueryString
 
 from afterglow.kinds import NPS_GROUPS
+from feedback.dashboard.definitions import ORDER_CSAT
 from feedback.dashboard.periods import Period, buckets, day_start, utc_bounds
 from feedback.dashboard.segments import Segment, feedback_conditions, joined
 from feedback.dashboard.totals import engine
@@ -99,7 +100,7 @@ async def _groups(segment: Segment, period: Period, now: datetime, timezone: str
     lo, hi = utc_bounds(period, timezone)
     where = joined(
         [
-            QueryString("(f.nps IS NOT NULL OR f.csat IS NOT NULL) AND f.customer IS NOT NULL"),
+            QueryString(f"(f.nps IS NOT NULL OR ({ORDER_CSAT})) AND f.customer IS NOT NULL"),
             QueryString("f.created_at >= {} AND f.created_at < {}", lo, hi),
             *feedback_conditions(segment, engine()),
         ]
@@ -112,11 +113,13 @@ async def _groups(segment: Segment, period: Period, now: datetime, timezone: str
     )
     rows = await FeedbackItem.raw(
         "WITH answered AS ("
-        "SELECT f.id, f.nps, f.csat, COUNT(o.id) AS orders, COALESCE(SUM(o.total), 0) AS revenue, "
+        # CSAT as everywhere on the dashboard: order surveys' (feedback.dashboard.definitions)
+        f"SELECT f.id, f.nps, CASE WHEN {ORDER_CSAT} THEN f.csat END AS csat, COUNT(o.id) AS orders, "
+        "COALESCE(SUM(o.total), 0) AS revenue, "
         "CASE WHEN f.created_at <= {} THEN 1 ELSE 0 END AS full_year "
         'FROM feedback_item AS f LEFT JOIN "order" AS o ON o.customer = f.customer '
         f"AND {_within_year()} AND o.placed_at <= {{}} AND o.cancelled_at IS NULL "
-        "WHERE {} GROUP BY f.id, f.nps, f.csat, 6) "
+        "WHERE {} GROUP BY f.id, f.nps, f.kind, f.csat, 6) "
         f"SELECT 'nps' AS score, {nps_class} AS grp, {_GROUP_SUMS} FROM answered WHERE nps IS NOT NULL GROUP BY 2 "
         f"UNION ALL SELECT 'csat', CAST(csat AS TEXT), {_GROUP_SUMS} FROM answered WHERE csat IS NOT NULL GROUP BY 2",
         now - YEAR,

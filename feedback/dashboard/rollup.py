@@ -4,9 +4,10 @@ and the invitations, so a year of figures reads a few thousand rows.
 A day is recomputed whole (delete, then insert the sums in one transaction), so refreshing twice changes
 nothing. Which days to recompute is found from the timestamps every change leaves: intake stamps `routed_at` on
 each feedback item it copies, staff corrections stamp `label_corrected_at` / `topics_corrected_at` and write
-thread events, inbox items carry `updated_at`, invitations `created_at`/`sent_at`/`opened_at`/`answered_at`. The
-beat pass looks back to its last sweep less a margin (a change stamped just before the sweep may commit just
-after it), claiming the sweep with a conditional update so two passes never run at once."""
+thread events, inbox items carry `updated_at`, invitations `created_at`/`sent_at`/`opened_at`/`answered_at`, a
+moderator's decision on a review `moderated_at`. The beat pass looks back to its last sweep less a margin (a
+change stamped just before the sweep may commit just after it), claiming the sweep with a conditional update so
+two passes never run at once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from afterglow.failures import skip_bad_row
-from afterglow.kinds import DETRACTOR_UP_TO, PROMOTER_FROM, SATISFIED_FROM
+from afterglow.kinds import DETRACTOR_UP_TO, PROMOTER_FROM
+from feedback.dashboard.definitions import ORDER_CSAT, PUBLISHED_REVIEW, SATISFIED, SUPPORT_CSAT, counted
 from feedback.dashboard.figures import MEASURES
 from feedback.dashboard.periods import Period, day_start, shop_day, utc_bounds
 from feedback.dashboard.segments import INVITATION_LANGUAGE, category_elements
@@ -38,21 +40,25 @@ FEEDBACK_SUMS = {
     "nps_n": "COUNT(f.nps)",
     "promoters": f"SUM(CASE WHEN f.nps >= {PROMOTER_FROM:d} THEN 1 ELSE 0 END)",
     "detractors": f"SUM(CASE WHEN f.nps <= {DETRACTOR_UP_TO:d} THEN 1 ELSE 0 END)",
-    "csat_n": "COUNT(f.csat)",
-    "csat_ok": f"SUM(CASE WHEN f.csat >= {SATISFIED_FROM:d} THEN 1 ELSE 0 END)",
-    "rating_n": "COUNT(f.rating)",
-    "rating_sum": "COALESCE(SUM(f.rating), 0)",
+    "csat_n": counted(ORDER_CSAT),
+    "csat_ok": counted(f"{ORDER_CSAT} AND {SATISFIED}"),
+    "support_csat_n": counted(SUPPORT_CSAT),
+    "support_csat_ok": counted(f"{SUPPORT_CSAT} AND {SATISFIED}"),
+    "rating_n": counted(PUBLISHED_REVIEW),
+    "rating_sum": f"COALESCE(SUM(CASE WHEN {PUBLISHED_REVIEW} THEN f.rating END), 0)",
     "positive": "SUM(CASE WHEN f.label = 'positive' THEN 1 ELSE 0 END)",
     "neutral": "SUM(CASE WHEN f.label = 'neutral' THEN 1 ELSE 0 END)",
     "negative": "SUM(CASE WHEN f.label = 'negative' THEN 1 ELSE 0 END)",
     "mixed": "SUM(CASE WHEN f.label = 'mixed' THEN 1 ELSE 0 END)",
 }
-#: The funnel of one group of invitations (`invitation AS i`).
-INVITATION_SUMS = {
-    "scheduled": "COUNT(*)",
-    "sent": "COUNT(i.sent_at)",
-    "opened": "COUNT(i.opened_at)",
-    "answered": "COUNT(i.answered_at)",
+#: The survey funnel (`invitation AS i`), each step counted on the day it happened: per step, the timestamp that
+#: dates it and the sums of the invitations that took it that day. Those sent that day are also counted by what
+#: became of them so far (opened, answered): the response rate's "of the invitations sent in the period".
+INVITATION_STEPS = {
+    "created_at": {"scheduled": "COUNT(*)"},
+    "sent_at": {"sent": "COUNT(*)", "sent_opened": "COUNT(i.opened_at)", "sent_answered": "COUNT(i.answered_at)"},
+    "opened_at": {"opened": "COUNT(*)"},
+    "answered_at": {"answered": "COUNT(*)"},
 }
 #: Topic mentions (`feedback_topic AS ft`); a polarity of exactly 0 means no opinion was found.
 TOPIC_SUMS = {
@@ -85,8 +91,9 @@ def feedback_select() -> str:
     return _measures(FEEDBACK_SUMS)
 
 
-def invitation_select() -> str:
-    return _measures(INVITATION_SUMS)
+def invitation_select(step: str) -> str:
+    """The sums of the invitations that took this step (a column of INVITATION_STEPS), 0 for the other measures."""
+    return _measures(INVITATION_STEPS[step])
 
 
 def _engine() -> str:
@@ -119,24 +126,39 @@ def _feedback_rows(day: date, lo: datetime, hi: datetime) -> QueryString:
 
 
 def _invitation_rows(day: date, lo: datetime, hi: datetime) -> QueryString:
-    """One day's invitations (by when they were planned): everything once, then once per category ordered."""
-    dims = f"i.kind, o.channel, {INVITATION_LANGUAGE}"
-    where = "i.created_at >= {} AND i.created_at < {}"
-    # the categories of the day's orders, each once per order (not of every order ever: that is a full scan)
-    categories = (
-        'SELECT DISTINCT oi."order", oi.category FROM order_item AS oi JOIN invitation AS day_i '
-        'ON day_i."order" = oi."order" WHERE day_i.created_at >= {} AND day_i.created_at < {} AND oi.category <> \'\''
+    """One day's survey funnel, each step on the day it happened: everything once, then once per category ordered
+    (summed over the steps, so a day has one row per group)."""
+    dims = f"i.kind AS kind, o.channel AS channel, {INVITATION_LANGUAGE} AS language"
+    groups = f"i.kind, o.channel, {INVITATION_LANGUAGE}"
+    parts: list[str] = []
+    args: list[Any] = []
+    for step in INVITATION_STEPS:
+        where = f"i.{step} >= {{}} AND i.{step} < {{}}"
+        # the categories of the orders that took the step that day, each once per order (not of every order ever:
+        # that is a full scan)
+        categories = (
+            'SELECT DISTINCT oi."order", oi.category FROM order_item AS oi JOIN invitation AS day_i '
+            f'ON day_i."order" = oi."order" WHERE day_i.{step} >= {{}} AND day_i.{step} < {{}} '
+            "AND oi.category <> ''"
+        )
+        select = invitation_select(step)
+        parts += [
+            f"SELECT {dims}, '' AS segment, '' AS value, {select} FROM {INVITATION_FROM} WHERE {where} "
+            f"GROUP BY {groups}",
+            (
+                f"SELECT {dims}, 'category', oc.category, {select} FROM {INVITATION_FROM} "
+                f'JOIN ({categories}) AS oc ON oc."order" = i."order" AND i.kind = \'order\' '
+                f"WHERE {where} GROUP BY {groups}, oc.category"
+            ),
+        ]
+        args += [lo, hi, lo, hi, lo, hi]
+    totals = ", ".join(f"SUM({name})" for name in MEASURES)
+    return QueryString(
+        f"SELECT {{}}, kind, channel, language, segment, value, {totals} FROM ({' UNION ALL '.join(parts)}) AS u "
+        "GROUP BY kind, channel, language, segment, value",
+        _day(day),
+        *args,
     )
-    parts = [
-        f"SELECT {{}}, {dims}, '', '', {invitation_select()} FROM {INVITATION_FROM} WHERE {where} GROUP BY {dims}",
-        (
-            f"SELECT {{}}, {dims}, 'category', oc.category, {invitation_select()} FROM {INVITATION_FROM} "
-            f'JOIN ({categories}) AS oc ON oc."order" = i."order" AND i.kind = \'order\' '
-            f"WHERE {where} GROUP BY {dims}, oc.category"
-        ),
-    ]
-    args = [_day(day), lo, hi, _day(day), lo, hi, lo, hi]
-    return QueryString(" UNION ALL ".join(parts), *args)
 
 
 def _topic_rows(day: date, lo: datetime, hi: datetime) -> QueryString:
@@ -266,21 +288,28 @@ async def changed_days(since: datetime, timezone: str) -> set[date]:
         "WHERE e.at >= {} AND e.kind = 'event'",
         since,
     )
+    # a funnel step counts on its own day, and an answer also changes the day its invitation was sent
+    steps = [f"i.{step}" for step in INVITATION_STEPS]
+    changed = " OR ".join(f"{step} >= {{}}" for step in steps)
+    touched = await Invitation.raw(
+        f"SELECT {', '.join(steps)} FROM invitation AS i WHERE {changed}", *[since] * len(steps)
+    )
+    for row in touched:
+        moments += [_as_datetime(at) for at in row.values() if at is not None]
+    # a review published or taken down by a moderator enters or leaves the rating of the day it was written
     moments += await _instants(
-        "SELECT i.created_at AS at FROM invitation AS i WHERE i.created_at >= {} OR i.sent_at >= {} "
-        "OR i.opened_at >= {} OR i.answered_at >= {}",
-        since,
-        since,
-        since,
+        "SELECT f.created_at AS at FROM review AS rv JOIN feedback_item AS f ON f.source = 'review' "
+        "AND f.source_id = rv.id WHERE rv.moderated_at >= {}",
         since,
     )
     return {shop_day(moment, timezone) for moment in moments}
 
 
 async def all_days(timezone: str) -> list[date]:
-    """Every local day from the oldest feedback or invitation to the newest (or the latest first reply)."""
+    """Every local day from the oldest feedback or funnel step to the newest (or the latest first reply)."""
     ends = []
-    for table, last in ((FeedbackItem, "created_at"), (Invitation, "created_at"), (FeedbackItem, "first_reply_at")):
+    sources = [(FeedbackItem, "created_at"), (FeedbackItem, "first_reply_at")]
+    for table, last in [*sources, *((Invitation, step) for step in INVITATION_STEPS)]:
         name = table._meta.tablename
         row = await table.raw(f"SELECT MIN({last}) AS first, MAX({last}) AS last FROM {name}")
         if row and row[0]["first"] is not None:

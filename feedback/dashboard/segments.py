@@ -52,6 +52,11 @@ class Segment:
         """Invitations are not routed and have no written language: the funnel is shown without team."""
         return self.team is None and self.kind in {"", "order", "support"}
 
+    @property
+    def support_applies(self) -> bool:
+        """Support contacts are about the help, not a product: Support CSAT is shown without category or product."""
+        return not self.category and not self.product and self.kind in {"", "support"}
+
     def params(self) -> dict[str, str]:
         """The non-empty filters, as a query string takes them."""
         return {name: str(value) for name, value in asdict(self).items() if value not in ("", None)}

@@ -11,7 +11,13 @@ from piccolo.querystring import QueryString
 
 from feedback.dashboard.figures import MEASURES, Totals
 from feedback.dashboard.periods import Period, buckets, day_start, utc_bounds
-from feedback.dashboard.rollup import FEEDBACK_FROM, INVITATION_FROM, feedback_select, invitation_select
+from feedback.dashboard.rollup import (
+    FEEDBACK_FROM,
+    INVITATION_FROM,
+    INVITATION_STEPS,
+    feedback_select,
+    invitation_select,
+)
 from feedback.dashboard.segments import Segment, feedback_conditions, invitation_conditions, joined
 from feedback.tables import DashboardDay, DashboardValue, FeedbackItem
 
@@ -61,16 +67,18 @@ async def _from_rollup(
 
 
 async def _from_facts(segment: Segment, lo: datetime, hi: datetime, edges: list[datetime]) -> dict[int, Totals]:
-    """The same sums straight from the feedback (and invitations), bucketed by the UTC instants in `edges`."""
+    """The same sums straight from the feedback (and invitations), bucketed by the UTC instants in `edges`: the
+    feedback by when it was given, each step of the funnel by when it happened."""
     found: dict[int, Totals] = {}
-    queries = [(FEEDBACK_FROM, "f", feedback_select(), feedback_conditions(segment, engine()))]
+    queries = [(FEEDBACK_FROM, "f.created_at", feedback_select(), feedback_conditions(segment, engine()))]
     if segment.funnel_applies:
-        queries.append((INVITATION_FROM, "i", invitation_select(), invitation_conditions(segment)))
-    for source, alias, select, conditions in queries:
-        where = joined([QueryString(f"{alias}.created_at >= {{}} AND {alias}.created_at < {{}}", lo, hi), *conditions])
+        for step in INVITATION_STEPS:
+            queries.append((INVITATION_FROM, f"i.{step}", invitation_select(step), invitation_conditions(segment)))
+    for source, moment, select, conditions in queries:
+        where = joined([QueryString(f"{moment} >= {{}} AND {moment} < {{}}", lo, hi), *conditions])
         rows = await FeedbackItem.raw(
             f"SELECT {{}} AS bucket, {select} FROM {source} WHERE {{}} GROUP BY 1",
-            edges_bucket(f"{alias}.created_at", edges),
+            edges_bucket(moment, edges),
             where,
         )
         for row in rows:

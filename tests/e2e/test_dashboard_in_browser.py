@@ -56,7 +56,9 @@ def test_manager_changes_period_and_segment_drills_into_a_point_and_exports_csv(
         page.wait_for_url("**/app/dashboard?*to=2026-03-15*")
         expect(page.locator(".dash-about strong")).to_have_text("9 Mar 2026 – 15 Mar 2026")
         expect(page.locator("#tile-nps .value")).to_have_text("+25")
-        assert "60%" in page.locator("#tile-csat .value").inner_text()
+        # CSAT counts order surveys (O1–O8: 5 of 8 satisfied); support CSAT is its own tile (S1 5, S2 2: 1 of 2).
+        assert "62%" in page.locator("#tile-csat .value").inner_text()
+        assert "50%" in page.locator("#tile-support .value").inner_text()
         page.screenshot(path=str(artifacts / "dashboard-1280.png"), full_page=True)
 
         # A segment: the app channel (O3 9, O4 8, O7 3 → NPS +0).

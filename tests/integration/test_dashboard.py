@@ -77,7 +77,7 @@ async def test_the_weekly_digest_is_emailed_by_a_worker_once(
     wait_for(lambda: mailbox.count() == 1, what="the manager's weekly digest")
     (message,) = mailbox.messages
     assert message["To"] == "max@shop.example"
-    assert message["Subject"].startswith("Demo Shop weekly: NPS +25, CSAT 60%")
+    assert message["Subject"].startswith("Demo Shop weekly: NPS +25, CSAT 62%")
     assert "4 promoters, 2 passives, 2 detractors" in message.get_body(("plain",)).get_content()
     # what a twin pass or a retried task finds: nothing left to claim, and the digest in the mail log
     assert await claim_due_digests(NOW + timedelta(minutes=15), settings.shop_timezone) == []

@@ -15,8 +15,10 @@ from tests.unit.test_dashboard_retention import (  # noqa: F401 - collected here
 )
 from tests.unit.test_dashboard_rollup import (  # noqa: F401
     test_a_day_without_changes_is_left_alone,
+    test_a_review_a_moderator_publishes_enters_the_rating_at_the_next_sweep,
     test_a_staff_correction_of_the_label_reaches_the_next_sweep,
     test_a_sweep_finding_another_at_work_does_nothing,
+    test_an_answer_days_later_counts_for_the_day_its_invitation_was_sent,
     test_first_sweep_builds_the_rollup_and_later_ones_add_what_changed,
     test_recomputing_a_day_twice_leaves_the_same_rows,
 )

@@ -6,15 +6,17 @@ just after midnight in Berlin are still the previous evening in UTC; they must c
 
 Current week, 14 feedback items:
 - 8 order-survey answers. NPS 10, 9, 9, 8, 7, 6, 3, 10: 4 promoters, 2 passives, 2 detractors → NPS +25.0.
-  CSAT 5, 4, 4, 3, 2, 5, 1, 4.
-- 2 support-survey answers (routed to Support), CSAT 5 and 2. CSAT of all 10 answers: 6 of 10 are 4–5 → 60.0%.
+  CSAT 5, 4, 4, 3, 2, 5, 1, 4: 5 of 8 are 4–5 → 62.5%.
+- 2 support-survey answers (routed to Support), CSAT 5 and 2 → Support CSAT 50.0% (never part of CSAT).
 - 3 reviews rated 5, 4, 2 → average 3.667; 1 suggestion.
-- Funnel of invitations planned that week: 13 scheduled, 12 sent, 11 opened, 9 answered → response rate 75.0%.
+- Funnel, each step on its day: 13 planned, 12 sent, 12 opened (O1, sent the week before, among them), 10 answered
+  (O1 too). Of the 12 sent this week 11 were opened and 9 answered → response rate 75.0%.
 - Loops closed in the week after 4, 10 and 30 hours → median 10 hours.
-Week before, 4 items: NPS 10, 6, 9 → +33.3 (n 3); CSAT 4, 2, 5 → 66.7%; one review rated 5. Funnel: 5 scheduled,
-5 sent, 4 opened, 4 answered → 80.0%. One loop closed after 2 hours.
+Week before, 4 items: NPS 10, 6, 9 → +33.3 (n 3); CSAT 4, 2, 5 → 66.7%; one review rated 5. Funnel: 5 planned,
+5 sent, 3 opened, 3 answered; of the 5 sent, 4 were opened and answered (O1 on Monday) → 80.0%. One loop closed
+after 2 hours.
 1 March 00:30 in Berlin (28 February in UTC): one detractor (NPS 0): the week of 23 February holds that single
-answer, and February (Berlin) has no answer at all, though its invitation was planned there.
+answer, and February (Berlin) has no answer at all, though its invitation was planned and sent there.
 """
 
 from __future__ import annotations

@@ -52,11 +52,12 @@ async def test_managers_and_admins_get_last_weeks_figures_once() -> None:
     mails = await digests()
     assert [m["to"] for m in mails] == ["ada@shop.example", "max@shop.example"], "members get none"
     text = mails[0]["text"]
-    assert "NPS +25" in mails[0]["subject"] and "CSAT 60%" in mails[0]["subject"]
+    assert "NPS +25" in mails[0]["subject"] and "CSAT 62%" in mails[0]["subject"]
     assert "week of 9 Mar 2026" in mails[0]["subject"]
     assert "4 promoters, 2 passives, 2 detractors" in text
     assert "within noise" in text
-    assert "Response rate  75% (9 of 12 sent)" in text
+    assert "Support CSAT   50% (2 answers" in text
+    assert "Response rate  75% (9 of 12 sent that week answered)" in text
     assert "Topics rising:  packaging (+14.3 pts)" in text
     trend = re.findall(r"^  (\d+ \w+)\s+([+-]\d+|–)\s+\(n=(\d+)\)$", text, re.M)
     assert len(trend) == 8 and trend[-2:] == [("2 Mar", "+33", "3"), ("9 Mar", "+25", "8")]

@@ -44,5 +44,6 @@ async def test_an_empty_export_still_has_its_header(client: AsyncTestClient) -> 
     exported = await client.get("/app/dashboard/responses.csv?from=2026-03-10&to=2026-03-10")
     assert exported.status_code == 200
     assert exported.text.splitlines() == [
-        "id,created_at,kind,channel,language,categories,sku,product,nps,csat,rating,label,topics,title,text"
+        "id,created_at,kind,order,customer,email,channel,language,categories,sku,product,nps,csat,support_csat,rating,"
+        "review_status,label,topics,team,status,title,text"
     ]

@@ -39,9 +39,11 @@ async def test_headline_of_the_current_week_has_the_hand_worked_figures() -> Non
     now = top.now
     assert (now.items, now.nps_n, now.promoters, now.passives, now.detractors) == (14, 8, 4, 2, 2)
     assert now.nps == pytest.approx(25.0)
-    assert (now.csat_ok, now.csat_n) == (6, 10) and now.csat == pytest.approx(60.0)
+    assert (now.csat_ok, now.csat_n) == (5, 8) and now.csat == pytest.approx(62.5), "order surveys only"
+    assert (now.support_csat_ok, now.support_csat_n) == (1, 2) and now.support_csat == pytest.approx(50.0)
     assert now.rating_n == 3 and now.rating == pytest.approx(11 / 3)
-    assert (now.scheduled, now.sent, now.opened, now.answered) == (13, 12, 11, 9)
+    assert (now.scheduled, now.sent, now.opened, now.answered) == (13, 12, 12, 10), "each step on its own day"
+    assert (now.sent_opened, now.sent_answered) == (11, 9), "what became of the 12 sent this week"
     assert now.response_rate == pytest.approx(75.0)
 
 
@@ -52,7 +54,8 @@ async def test_previous_week_and_the_change_against_it() -> None:
     assert before.nps == pytest.approx(100 / 3)
     assert before.csat == pytest.approx(200 / 3)
     assert before.rating == pytest.approx(5.0)
-    assert (before.scheduled, before.sent, before.opened, before.answered) == (5, 5, 4, 4)
+    assert (before.scheduled, before.sent, before.opened, before.answered) == (5, 5, 3, 3), "O1 opened on Monday"
+    assert (before.sent_opened, before.sent_answered) == (4, 4), "O1 was sent the week before"
     assert top.nps.delta == pytest.approx(25.0 - 100 / 3)
     assert not top.nps.clear, "8 answers against 3 cannot tell an 8-point drop from noise"
     assert top.response_rate.delta == pytest.approx(75.0 - 80.0)
@@ -83,7 +86,8 @@ async def test_monthly_trend_follows_the_berlin_calendar() -> None:
     (february, feb), (march, mar) = months
     assert (february.start, march.start) == (date(2026, 2, 1), date(2026, 3, 1))
     assert feb.nps_n == 0, "M1 answered at 00:30 on 1 March Berlin, 28 February UTC"
-    assert (feb.scheduled, feb.answered) == (1, 1), "its invitation was planned in February"
+    assert (feb.scheduled, feb.sent, feb.answered, feb.sent_answered) == (1, 1, 0, 1), "sent in February"
+    assert mar.answered == 14, "M1 and the 13 survey answers after it, each on the day it was given"
     assert (mar.nps_n, mar.promoters, mar.detractors) == (12, 6, 4)
     assert mar.nps == pytest.approx(100 * 2 / 12)
 
@@ -96,32 +100,37 @@ async def test_a_partial_week_counts_only_the_days_inside_the_period() -> None:
     assert (totals.nps_n, totals.promoters, totals.detractors) == (6, 2, 2)
 
 
+def maybe(value: float | None) -> object:
+    return pytest.approx(value) if value is not None else None
+
+
 @pytest.mark.parametrize(
-    ("segment", "nps_n", "nps", "csat", "rating"),
+    ("segment", "nps_n", "nps", "csat", "support", "rating"),
     [
-        (Segment(channel="app"), 3, 0.0, 25.0, None),  # O3 9, O4 8, O7 3; CSAT O3 4, O4 3, O7 1, S2 2
-        (Segment(category="garden"), 4, 75.0, 75.0, 4.0),  # O2, O3, O4, O8; R2
-        (Segment(category="kitchen"), 5, 0.0, 60.0, 3.5),  # O1, O2, O5, O6, O7; R1, R3
-        (Segment(kind="support"), 0, None, 50.0, None),  # S1 5, S2 2
-        (Segment(product="G1"), 4, 75.0, 75.0, 4.0),  # reviews of G1, orders that held it
-        (Segment(language="de"), 3, 0.0, 25.0, 4.0),  # the German-speaking customers
-        (Segment(channel="web", category="kitchen"), 4, 25.0, 75.0, 3.5),  # O1 10, O2 9, O5 7, O6 6
+        (Segment(channel="app"), 3, 0.0, 100 / 3, 0.0, None),  # O3 9, O4 8, O7 3; CSAT O3 4, O4 3, O7 1; S2 2
+        (Segment(category="garden"), 4, 75.0, 75.0, None, 4.0),  # O2, O3, O4, O8; R2; support has no category
+        (Segment(category="kitchen"), 5, 0.0, 60.0, None, 3.5),  # O1, O2, O5, O6, O7; R1, R3
+        (Segment(kind="support"), 0, None, None, 50.0, None),  # S1 5, S2 2
+        (Segment(product="G1"), 4, 75.0, 75.0, None, 4.0),  # reviews of G1, orders that held it
+        (Segment(language="de"), 3, 0.0, 100 / 3, 0.0, 4.0),  # the German-speaking customers (S2 in German)
+        (Segment(channel="web", category="kitchen"), 4, 25.0, 75.0, None, 3.5),  # O1 10, O2 9, O5 7, O6 6
     ],
 )
 async def test_segments_of_the_current_week(
-    segment: Segment, nps_n: int, nps: float | None, csat: float, rating: float | None
+    segment: Segment, nps_n: int, nps: float | None, csat: float | None, support: float | None, rating: float | None
 ) -> None:
     (now,) = await totals_of_periods(segment, [CURRENT], TIMEZONE)
     assert now.nps_n == nps_n
-    assert now.nps == (pytest.approx(nps) if nps is not None else None)
-    assert now.csat == pytest.approx(csat)
-    assert now.rating == (pytest.approx(rating) if rating is not None else None)
+    assert now.nps == maybe(nps)
+    assert now.csat == maybe(csat)
+    assert now.support_csat == maybe(support)
+    assert now.rating == maybe(rating)
 
 
 async def test_team_segment_is_the_feedback_routed_to_that_team() -> None:
     support = await team_id("support")
     (now,) = await totals_of_periods(Segment(team=support), [CURRENT], TIMEZONE)
-    assert (now.items, now.csat_n, now.csat_ok) == (2, 2, 1)
+    assert (now.items, now.csat_n, now.support_csat_n, now.support_csat_ok) == (2, 0, 2, 1)
     assert now.scheduled == 0, "invitations are not routed: no funnel for a team"
 
 

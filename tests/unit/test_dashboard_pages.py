@@ -62,10 +62,12 @@ async def test_overview_shows_the_hand_worked_figures_of_the_week(manager: Async
     tile = page.text[page.text.index('id="tile-nps"') :]
     assert ">+25<" in tile[:400]
     assert "4 promoters" in tile and "2 passives" in tile and "2 detractors" in tile
-    assert ">60%<" in page.text[page.text.index('id="tile-csat"') :][:400]
+    assert ">62%<" in page.text[page.text.index('id="tile-csat"') :][:400], "5 of the 8 order-survey answers"
+    assert ">50%<" in page.text[page.text.index('id="tile-support"') :][:400], "1 of the 2 support answers"
     assert ">3.67<" in page.text[page.text.index('id="tile-rating"') :][:400]
     assert ">75%<" in page.text[page.text.index('id="tile-response"') :][:400]
-    assert "9 answered of 12 sent" in page.text
+    assert "9 answered</a> of 12 sent in the period" in page.text
+    assert "adjusted Wald" in page.text[page.text.index('id="tile-nps"') :][:800], "the interval names its method"
     close = re.search(r">([\d.]+) h<", page.text[page.text.index('id="tile-close"') :][:500])
     assert close and float(close.group(1)) == pytest.approx(10.0, rel=0.1), "4, 10 and 30 hours: about 10"
     assert "within noise" in page.text, "NPS fell 8 points on 8 and 3 answers: the page must not call it a drop"
@@ -160,16 +162,23 @@ async def test_topic_links_open_the_feedback_that_mentions_it(manager: AsyncTest
     assert "Please add gift wrapping" in listed.text
 
 
-async def test_csv_export_has_every_filtered_row_without_personal_data(manager: AsyncTestClient) -> None:
+async def test_csv_export_has_every_filtered_row_with_its_order_customer_and_inbox(manager: AsyncTestClient) -> None:
     answer = await manager.get(f"/app/dashboard/responses.csv?{WEEK}&channel=web&measure=nps")
     assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert sorted(int(r["nps"]) for r in rows) == [6, 7, 9, 10, 10], "O1, O2, O5, O6, O8"
     assert all(r["channel"] == "web" for r in rows)
-    assert "email" not in rows[0] and "@dataset.example" not in answer.text, "no customer's address"
     assert rows[0]["created_at"].endswith("+01:00"), "times in the shop's zone"
+    first = rows[0]
+    assert (first["order"], first["customer"], first["email"]) == ("dataset-O1", "O1", "o1@dataset.example")
+    assert (first["team"], first["status"], first["topics"]) == ("Triage", "new", "delivery")
+    support = list(
+        csv.DictReader(io.StringIO((await manager.get(f"/app/dashboard/responses.csv?{WEEK}&measure=support")).text))
+    )
+    assert sorted((r["team"], r["status"]) for r in support) == [("Support", "new"), ("Support", "resolved")]
+    assert sorted(r["support_csat"] for r in support) == ["2", "5"] and {r["csat"] for r in support} == {""}
 
 
 async def test_compare_puts_two_channels_side_by_side(manager: AsyncTestClient) -> None:

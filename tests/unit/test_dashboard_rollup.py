@@ -18,7 +18,12 @@ from feedback.services.tagging import correct_label
 from feedback.tables import DashboardDay, DashboardSweep, DashboardTopicDay, FeedbackItem
 from feedback.tasks import dashboard_sweep
 from operations.cli import main
-from tests.unit.test_dashboard_dataset import K1, TIMEZONE, Survey, local, write_survey
+from reviews.services.moderation import approve
+from reviews.tables import Review
+from surveys.services.answers import Answers, save_answers
+from surveys.tables import Invitation
+from tests.unit.staff_fixtures import make_staff
+from tests.unit.test_dashboard_dataset import K1, TIMEZONE, Survey, WrittenReview, local, write_review, write_survey
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 EDITOR = Staff(1, "editor", "manager")
@@ -87,6 +92,40 @@ async def test_recomputing_a_day_twice_leaves_the_same_rows() -> None:
         {k: v for k, v in row.items() if k != "id"} for row in twice
     ]
     assert await DashboardTopicDay.count() == topics
+
+
+async def test_an_answer_days_later_counts_for_the_day_its_invitation_was_sent() -> None:
+    await write_survey(Survey("L1", "web", (K1,), "en", local("03-02", 9), local("03-02", 10)))
+    await sweep(local("03-02", 13), TIMEZONE)
+    (before,) = await totals_of_periods(Segment(), [Period(date(2026, 3, 2), date(2026, 3, 2))], TIMEZONE)
+    assert (before.sent, before.sent_answered, before.response_rate) == (1, 0, 0.0)
+    invitation = await Invitation.select(Invitation.id).where(Invitation.dedupe_key == "dataset:L1").first()
+    assert invitation is not None
+    response = await save_answers(invitation["id"], Answers(csat=5, nps=9), "en", local("03-06"))
+    await ingest("survey", response, local("03-06", 12, 1))
+    assert (await sweep(local("03-06", 13), TIMEZONE))["refreshed"] == 2, "the day it was sent and the day answered"
+    sent_day, answer_day = await totals_of_periods(
+        Segment(), [Period(date(2026, 3, 2), date(2026, 3, 5)), Period(date(2026, 3, 6), date(2026, 3, 6))], TIMEZONE
+    )
+    assert (sent_day.sent, sent_day.sent_answered, sent_day.answered) == (1, 1, 0)
+    assert (answer_day.sent, answer_day.answered, answer_day.nps_n) == (0, 1, 1)
+
+
+async def test_a_review_a_moderator_publishes_enters_the_rating_at_the_next_sweep() -> None:
+    ids = await make_staff()
+    review_id = await write_review(WrittenReview("H1", K1, 2, "en", local("03-03")))
+    await Review.update({Review.status: "held", Review.held_rule: "link"}).where(Review.id == review_id)
+    await ingest("review", review_id, local("03-03", 12, 1))
+    await sweep(local("03-03", 13), TIMEZONE)
+    assert (await march_rating()) == (0, 0, 1), "held: feedback, but not in the rating"
+    await approve(review_id, Staff(ids["admin"], "ada", "admin"), local("03-20"))
+    await sweep(local("03-20", 0, 1), TIMEZONE)
+    assert (await march_rating()) == (1, 2, 1)
+
+
+async def march_rating() -> tuple[int, int, int]:
+    (totals,) = await totals_of_periods(Segment(), [MARCH], TIMEZONE)
+    return totals.rating_n, totals.rating_sum, totals.items
 
 
 async def test_the_beat_task_runs_the_sweep() -> None:
