@@ -26,7 +26,7 @@ from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import database_unavailable, ids_in_range, now, security_headers, server_error
+from afterglow.web import database_unavailable, ids_in_range, now, security_headers, server_error, settings_provider
 from feedback.controllers.channels import NotificationsController
 from feedback.controllers.dashboard import DashboardController
 from feedback.controllers.inbound import InboundEmailController
@@ -36,6 +36,7 @@ from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
 from operations.controllers.privacy import PrivacyController
+from operations.controllers.settings import BrandController, SettingsController
 from operations.controllers.shopify_privacy import ShopifyPrivacyController
 from operations.controllers.start import StartController
 from operations.controllers.tasks import BackgroundTasksController
@@ -53,6 +54,7 @@ from shop.controllers.products import ProductsController
 from shop.controllers.webhooks import WebhooksController
 from surveys.controllers.outbox import DevOutboxController
 from surveys.controllers.survey import SurveyController
+from surveys.controllers.templates_admin import TemplatesController
 from surveys.controllers.unsubscribe import UnsubscribeController
 
 
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ConversationController,
         InboundEmailController,
         SuggestionBoxController,
+        BrandController,
         Router(
             path="/",
             route_handlers=[
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 RoutingRulesController,
                 LearningController,
                 CatalogueAdminController,
+                TemplatesController,
+                SettingsController,
             ],
             middleware=[session_auth(settings).middleware],
         ),
@@ -119,14 +124,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         dependencies={
-            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "settings": Provide(settings_provider(settings)),
             "now": Provide(now, sync_to_thread=False),
             "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
             # Shopify may send its privacy topics to the orders address: the shop app hands them to operations.
             "shopify_privacy": Provide(lambda: answer_shopify_privacy, sync_to_thread=False),
         },
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(settings.base_url),
         plugins=[HTMXPlugin()],
         request_class=BodyRequest,
         # Token-bearing public routes (/s/, /u/, /r/: a customer's conversation) and key-authenticated machine

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme, Server
 
 VENDOR = "/static/vendor/swagger-ui"
 JS_URL = f"{VENDOR}/swagger-ui-bundle.js"
@@ -44,11 +44,13 @@ class LocalSwaggerRenderPlugin(OpenAPIRenderPlugin):
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
-def openapi_config(title: str = "Afterglow API", version: str = "1.0.0") -> OpenAPIConfig:
+def openapi_config(base_url: str = "", title: str = "Afterglow API", version: str = "1.0.0") -> OpenAPIConfig:
+    """The API docs; their "try it out" calls go to the public address (AFTERGLOW_BASE_URL) when one is given."""
     return OpenAPIConfig(
         title=title,
         version=version,
         path="/schema",
+        servers=[Server(url=base_url or "/")],
         render_plugins=[LocalSwaggerRenderPlugin()],
         components=Components(
             security_schemes={

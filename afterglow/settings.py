@@ -1,4 +1,5 @@
-"""Settings read once from `AFTERGLOW_*` environment variables (see docs/settings.md)."""
+"""Settings read once from `AFTERGLOW_*` environment variables (see docs/settings.md); admins may change the shop's
+own in the browser, stored over these (afterglow/overrides.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def _category_delays(raw: str) -> dict[str, int]:
         name, _, days = part.partition("=")
         delays[name.strip().lower()] = int(days)
     return delays
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    """Parse `profanity, link` into ("profanity", "link")."""
+    return tuple(filter(None, (p.strip().lower() for p in raw.split(","))))
 
 
 def _hosts(raw: str) -> tuple[str, ...]:
@@ -76,6 +82,9 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     shop_name: str = "Demo Shop"
     shop_timezone: str = "UTC"
+    # The shop's brand on customers' pages and emails (docs/settings.md); the logo is uploaded in the browser.
+    brand_colour: str = ""
+    logo_file: str = ""
     shopify_secret: str = ""
     woocommerce_secret: str = ""
     # The WooCommerce order status that means delivered (shipment-tracking plugins add one); "" for none.
@@ -121,6 +130,8 @@ class Settings:
     # Photos with more pixels are refused from their header; at most this many are decoded at once per process.
     review_photo_max_pixels: int = 50_000_000
     review_photo_decoders: int = 2
+    # Which content rules hold a review for a person (reviews/policy.py); the others publish it at once.
+    review_hold_rules: tuple[str, ...] = ("profanity", "email", "link", "phone", "all_caps")
     # Emails that SMTP refuses are retried with growing pauses (at most this long between two tries).
     mail_retries: int = 8
     mail_retry_backoff_max: int = 600
@@ -157,6 +168,10 @@ class Settings:
         return self.data_dir / "review-photos"
 
     @property
+    def brand_folder(self) -> Path:
+        return self.data_dir / "brand"
+
+    @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "afterglow.sqlite3"
 
@@ -181,6 +196,7 @@ def load() -> Settings:
         base_url=_env("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         shop_name=_env("SHOP_NAME", "Demo Shop"),
         shop_timezone=_env("SHOP_TIMEZONE", "UTC"),
+        brand_colour=_env("BRAND_COLOUR").strip(),
         shopify_secret=_env("SHOPIFY_SECRET"),
         woocommerce_secret=_env("WOOCOMMERCE_SECRET"),
         woocommerce_delivered_status=_env("WOOCOMMERCE_DELIVERED_STATUS", "delivered")
@@ -223,6 +239,7 @@ def load() -> Settings:
         review_photo_max_bytes=_int("REVIEW_PHOTO_MAX_BYTES", 10_000_000),
         review_photo_max_pixels=max(1, _int("REVIEW_PHOTO_MAX_PIXELS", 50_000_000)),
         review_photo_decoders=max(1, _int("REVIEW_PHOTO_DECODERS", 2)),
+        review_hold_rules=_names(_env("REVIEW_HOLD_RULES", ",".join(Settings.review_hold_rules))),
         mail_retries=max(0, _int("MAIL_RETRIES", 8)),
         mail_retry_backoff_max=max(1, _int("MAIL_RETRY_BACKOFF_MAX", 600)),
         reply_address=_env("REPLY_ADDRESS").strip(),

@@ -21,3 +21,13 @@ class TaskFailure(Table):
     last_failed_at = Timestamptz(default=TimestamptzNow(), index=True)
     requeued_at = Timestamptz(null=True, default=None)
     requeued_by = Varchar(length=100, default="")
+
+
+class SettingOverride(Table):
+    """One setting an admin changed in the browser (afterglow/editable.py): it replaces the environment's value
+    from the next pass or request on. Without a row, the environment's value (or its default) holds."""
+
+    key = Varchar(length=64, unique=True)
+    value = JSON()
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = Varchar(length=100, default="")

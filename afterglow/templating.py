@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from afterglow import i18n, kinds
-from afterglow.settings import ROOT
+from afterglow.brand import Brand, brand_of
+from afterglow.settings import ROOT, get_settings
 
 TEMPLATE_DIR = ROOT / "templates"
 
@@ -31,8 +33,21 @@ def environment() -> Environment:
         NPS_SCALE=kinds.NPS_SCALE,
         STARS_SCALE=kinds.STARS_SCALE,
         KIND_NAMES=kinds.KIND_NAMES,
+        current_brand=current_brand,
     )
     return env
+
+
+@pass_context
+def current_brand(context: Context) -> Brand:
+    """The shop's brand: the one an email was given, or the one the `settings` dependency kept on the request,
+    else the environment's (a page whose handler reads no settings)."""
+    given = context.get("brand")
+    if isinstance(given, Brand):
+        return given
+    request = context.get("request")
+    kept = request.scope.get("state", {}).get("brand") if request is not None else None
+    return kept if isinstance(kept, Brand) else brand_of(get_settings())
 
 
 def render(template: str, language: str, **context: Any) -> str:

@@ -18,9 +18,11 @@ from litestar.response import Template
 from litestar.types import Message, Scope
 
 from afterglow import i18n
+from afterglow.brand import brand_of
 from afterglow.forms import form_field as form_field  # handlers import it from here
 from afterglow.logs import REQUEST_ID
 from afterglow.numbers import MAX_ROW_ID
+from afterglow.overrides import WEB_MAX_AGE, effective_settings
 from afterglow.settings import Settings
 from afterglow.templating import render
 
@@ -81,6 +83,19 @@ Now = NamedDependency[datetime]
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def settings_provider(base: Settings) -> Any:
+    """The `settings` dependency: the environment's settings with the browser's changes (read at most
+    `WEB_MAX_AGE` seconds ago in this process), and the shop's brand kept on the request for the page templates
+    (`current_brand()`)."""
+
+    async def provide(request: Request) -> Settings:
+        settings = await effective_settings(base, max_age=WEB_MAX_AGE)
+        request.state.brand = brand_of(settings)
+        return settings
+
+    return provide
 
 
 def request_language(request: Request) -> str:

@@ -11,6 +11,7 @@ from celery import Task
 
 from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
 from afterglow.mail import MailNotSent
+from afterglow.overrides import with_settings
 from afterglow.settings import get_settings
 from feedback.dashboard.digest import claim_due_digests, send_manager_digest
 from feedback.dashboard.rollup import sweep as sweep_rollup
@@ -69,31 +70,31 @@ def queue_notifications(inbox_item_ids: list[int], now: datetime) -> None:
 @celery_app.task(name="feedback.notify_urgent", **MAIL_RETRY)
 def notify_urgent(inbox_item_id: int, now_iso: str | None = None) -> str:
     """Email the team about an urgent inbox item. Safe to run twice: the mail log and notified_at say it went."""
-    return run_async(send_urgent_notification(inbox_item_id, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_urgent_notification(inbox_item_id, task_now(now_iso), s)))
 
 
 @celery_app.task(name="feedback.notify_pending")
 def notify_pending(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass (every five minutes): urgent items of the last day that nobody was told about."""
-    return run_async(notify_unnotified(task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: notify_unnotified(task_now(now_iso), s)))
 
 
 @celery_app.task(name="feedback.team_digests")
 def team_digests(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass (every five minutes): each team's daily digest once its local hour has come. Safe to run twice."""
-    return run_async(send_team_digests(task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_team_digests(task_now(now_iso), s)))
 
 
 @celery_app.task(name="feedback.deliver_webhook")
 def deliver_webhook(delivery_id: int, now_iso: str | None = None) -> str:
     """The first attempt at a webhook delivery, right after routing; claimed like the pass's, so never doubled."""
-    return run_async(deliver_now(delivery_id, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: deliver_now(delivery_id, task_now(now_iso), s)))
 
 
 @celery_app.task(name="feedback.deliver_webhooks")
 def deliver_webhooks(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass (every minute): claim and attempt every due webhook delivery; retries live in the database."""
-    return run_async(deliver_due(task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: deliver_due(task_now(now_iso), s)))
 
 
 # Replies to customers ---------------------------------------------------------------------------------------------
@@ -109,13 +110,13 @@ class _ReplyTask(Task):  # type: ignore[misc]
 @celery_app.task(name="feedback.send_reply", base=_ReplyTask, **MAIL_RETRY)
 def send_reply_task(entry_id: int, now_iso: str | None = None) -> str:
     """Email a staff reply to the customer. Safe to run twice: the mail log says it went."""
-    return run_async(send_reply(entry_id, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_reply(entry_id, task_now(now_iso), s)))
 
 
 @celery_app.task(name="feedback.send_pending_replies")
 def send_pending_replies(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass (every minute): replies still queued whose task was lost. Safe to run twice."""
-    return run_async(send_unsent_replies(task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_unsent_replies(task_now(now_iso), s)))
 
 
 async def queue_reply(entry_id: int, now: datetime) -> bool:
@@ -131,14 +132,14 @@ async def queue_reply(entry_id: int, now: datetime) -> bool:
 def dashboard_sweep(now_iso: str | None = None) -> dict[str, int | str]:
     """Beat pass (every minute): recompute the dashboard rollup for the days whose feedback or invitations changed.
     Safe to run twice: a pass that finds another running does nothing, and a day is recomputed whole."""
-    return run_async(sweep_rollup(task_now(now_iso), get_settings().shop_timezone))
+    return run_async(with_settings(lambda s: sweep_rollup(task_now(now_iso), s.shop_timezone)))
 
 
 @celery_app.task(name="feedback.weekly_digests")
 def weekly_digests(now_iso: str | None = None) -> int:
     """Beat pass (every 15 minutes): claim the weekly digests that are due and queue one email task for each."""
     now = task_now(now_iso)
-    claimed = run_async(claim_due_digests(now, get_settings().shop_timezone))
+    claimed = run_async(with_settings(lambda s: claim_due_digests(now, s.shop_timezone)))
     for digest_id in claimed:
         publish(send_weekly_digest, digest_id, now.isoformat())
     return len(claimed)
@@ -147,7 +148,7 @@ def weekly_digests(now_iso: str | None = None) -> int:
 @celery_app.task(name="feedback.send_weekly_digest", **MAIL_RETRY)
 def send_weekly_digest(digest_id: int, now_iso: str | None = None) -> str:
     """Email one manager's weekly digest. Safe to run twice: the mail log says it went."""
-    return run_async(send_manager_digest(digest_id, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_manager_digest(digest_id, task_now(now_iso), s)))
 
 
 # The learned sentiment model ---------------------------------------------------------------------------------------

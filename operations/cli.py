@@ -114,7 +114,7 @@ def run(host: str, port: int, no_worker: bool) -> None:
             console.print("[green]Demo data created.[/green]")
         console.print(f"API key: [bold]{key}[/bold]")
         if get_settings().dev_outbox:
-            console.print(f"Dev outbox: http://{host}:{port}/dev/outbox")
+            console.print(f"Dev outbox: {get_settings().base_url}/dev/outbox")
     # uvicorn hands a SIGTERM back to the default handler once it has stopped, which would end this process before
     # the `finally` below: turn it into an exception, as Ctrl-C (SIGINT) already is, so the worker and beat stop too.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -201,10 +201,11 @@ def dispatch(now_text: str | None, queue: bool) -> None:
 
 
 async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
+    from afterglow.overrides import current_settings
     from surveys.services.dispatch import dispatch_due, send_claimed
     from surveys.tasks import send
 
-    settings = get_settings()
+    settings = await current_settings()  # with the changes made in the browser
     claimed: list[tuple[int, str]] = []
 
     def enqueue(invitation_id: int, purpose: str) -> None:

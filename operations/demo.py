@@ -1,4 +1,5 @@
-"""Demo data: a small shop's last month, replayed through the real services so every screen has content."""
+"""Demo data: a small shop's last year, replayed through the real services so every screen has content and the
+dashboard's trends tell a story (operations/demo_story.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ from decimal import Decimal
 
 from afterglow.kinds import DETRACTOR_UP_TO, NPS_GROUPS
 from afterglow.settings import Settings, get_settings
+from operations.demo_story import (
+    COMMENTS,
+    DEFECT_SKU,
+    KETTLE_COMMENTS,
+    KETTLE_DEFECT,
+    KETTLE_FIXED,
+    NEW_COURIER,
+    OLD_COURIER,
+    REPLIES,
+    REVIEWS,
+    SEASON,
+    Story,
+)
 from reviews.services.collect import ReviewInput, reviewable_items, save_review
 from reviews.services.photos import CheckedPhoto, check_photo
 from shop.schemas import CustomerIn, EventIn, ItemIn, OrderIn
@@ -48,75 +62,101 @@ CATEGORY_MAP = {
     "T-Shirts": "apparel",
     "Coffee": "food",
 }
-COMMENTS = {
-    "en": [
-        "Fast delivery and lovely packaging.",
-        "The lamp arrived with a cracked shade, very disappointing.",
-        "Great quality, but the chair was hard to assemble.",
-        "Support was quick and friendly.",
-    ],
-    "de": ["Schnelle Lieferung, alles bestens.", "Die Tasse kam leider zerbrochen an."],
-    "hu": ["Gyors szállítás, nagyon elégedett vagyok.", "A csomagolás sérült volt."],
-}
-
-#: (stars, title, text) per language; one breaks a content rule so the moderation queue has work.
-REVIEWS = {
-    "en": [
-        (5, "Exactly as pictured", "Solid, well made and it arrived quickly."),
-        (4, "Good, one small flaw", "Love it, though the finish has a small scratch."),
-        (2, "Not great", "Broke after two weeks of daily use."),
-        (5, "", "Would buy again."),
-        (1, "Cheaper elsewhere", "Same thing for half the price at www.example.com"),
-    ],
-    "de": [(5, "Sehr gut", "Top Qualität, gerne wieder."), (3, "Geht so", "Farbe anders als auf dem Foto.")],
-    "hu": [(5, "Kiváló", "Nagyon jó minőség, ajánlom."), (2, "Csalódás", "Gyorsan tönkrement.")],
-}
 
 
-async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
-    """Create staff, orders over the last 40 days, deliver most, run the scheduler day by day, answer surveys."""
+async def seed(now: datetime, scale: float = 1.0) -> dict[str, int]:
+    """Create staff and a year of orders (more before Christmas, fewer in summer), deliver most, run the scheduler
+    and answer surveys as the days pass, then analyse, reply and roll the dashboard up. `scale` thins the orders
+    (a test seeds a smaller year with the same story)."""
+    from feedback.dashboard.rollup import rebuild
+    from feedback.services.intake import ingest_pending
+
     rng = random.Random(7)
+    story = Story(now)
     await seed_staff()
     await seed_catalogue(now)
     settings = get_settings()
-    start = now - timedelta(days=40)
     events: list[tuple[str, EventIn]] = []
-    for n in range(orders):
-        name, email, locale, tz = PEOPLE[n % len(PEOPLE)]
-        if n >= len(PEOPLE) and n % 4:  # most customers order once; some come back
-            email = email.replace("@", f".{n}@")
-        placed = start + timedelta(hours=rng.randint(0, 24 * 35))
-        picks = rng.sample(PRODUCTS, rng.randint(1, 3))
-        total = sum(Decimal(p[3]) for p in picks)
-        external_id = f"DEMO-{1000 + n}"
-        await ingest_order(
-            OrderIn(
-                external_id=external_id,
-                placed_at=placed,
-                total=total,
-                channel=rng.choice(["web", "web", "app"]),
-                customer=CustomerIn(email=email, name=name, locale=locale, timezone=tz),
-                items=[ItemIn(sku=sku, name=title, price=Decimal(price)) for sku, title, _, price, _ in picks],
-            )
+    placed_orders: dict[str, datetime] = {}
+    # One transaction: the embedded SQLite then keeps one connection instead of opening one per query.
+    async with Order._meta.db.transaction():
+        for n, placed in enumerate(_order_times(story, rng, scale)):
+            external_id = f"DEMO-{1000 + n}"
+            placed_orders[external_id] = placed
+            events += await _order(n, external_id, placed, story, rng, now)
+        events.sort(key=lambda event: event[1].at)
+        answered = await _replay(events, story, rng, settings)
+        for external_id, event in events:  # a support contact after now
+            await record_event(external_id, event, source="demo")
+        await _suggestions(now - timedelta(days=2))
+        analysed = len(await ingest_pending(now, limit=100_000))
+        await _replies(story, settings)
+        await rebuild(now, settings.shop_timezone)
+    return {
+        "orders": len(placed_orders),
+        "invitations": await Invitation.count(),
+        "answered": answered,
+        "analysed": analysed,
+    }
+
+
+def _order_times(story: Story, rng: random.Random, scale: float) -> list[datetime]:
+    """When the year's orders were placed: about one or two a day, weighted by the month's season."""
+    times = []
+    day = story.start
+    while day < story.now - timedelta(hours=12):
+        expected = 1.3 * scale * SEASON[day.month]
+        count = int(expected) + (rng.random() < expected - int(expected))
+        times += [day + timedelta(minutes=rng.randint(0, 24 * 60 - 1)) for _ in range(count)]
+        day += timedelta(days=1)
+    return sorted(time for time in times if time < story.now)
+
+
+async def _order(
+    n: int, external_id: str, placed: datetime, story: Story, rng: random.Random, now: datetime
+) -> list[tuple[str, EventIn]]:
+    """Ingest one order; returns what happens to it afterwards (delivery, return, complaint, support)."""
+    name, email, locale, tz = PEOPLE[n % len(PEOPLE)]
+    if n >= len(PEOPLE) and n % 4:  # most customers order once; some come back
+        email = email.replace("@", f".{n}@")
+    picks = rng.sample(PRODUCTS, rng.randint(1, 3))
+    if rng.random() < 0.35 and all(p[0] != DEFECT_SKU for p in picks):  # the shop's best seller
+        picks[0] = next(p for p in PRODUCTS if p[0] == DEFECT_SKU)
+    total = sum(Decimal(p[3]) for p in picks)
+    await ingest_order(
+        OrderIn(
+            external_id=external_id,
+            placed_at=placed,
+            total=total,
+            channel=rng.choice(["web", "web", "app"]),
+            customer=CustomerIn(email=email, name=name, locale=locale, timezone=tz),
+            items=[ItemIn(sku=sku, name=title, price=Decimal(price)) for sku, title, _, price, _ in picks],
         )
-        delivered = placed + timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 8))
-        if delivered < now and n % 9 != 8:
-            events.append((external_id, EventIn(type="delivered", at=delivered)))
-            if n % 11 == 3:
-                events.append((external_id, EventIn(type="returned", at=delivered + timedelta(days=2))))
-            if n % 13 == 5:
-                events.append((external_id, EventIn(type="complaint_opened", at=delivered + timedelta(hours=5))))
-            if n % 7 == 2:
-                agent = rng.choice(["Kim", "Ali"])
-                events.append(
-                    (external_id, EventIn(type="support_resolved", at=delivered + timedelta(days=1), agent=agent))
-                )
-    # Replay the past weeks every few hours: deliveries and support contacts are reported as they happen, so the
-    # scheduler plans, sends, reminds and records answers in order (and the dashboard's funnel has real dates).
-    events.sort(key=lambda event: event[1].at)
+    )
+    fastest, slowest = story.delivery_days(placed)
+    delivered = placed + timedelta(days=rng.randint(fastest, slowest), hours=rng.randint(0, 8))
+    if delivered >= now or n % 9 == 8:
+        return []
+    events = [(external_id, EventIn(type="delivered", at=delivered))]
+    if n % 11 == 3:
+        events.append((external_id, EventIn(type="returned", at=delivered + timedelta(days=2))))
+    if n % 13 == 5:
+        events.append((external_id, EventIn(type="complaint_opened", at=delivered + timedelta(hours=5))))
+    if n % 7 == 2:
+        agent = rng.choice(["Kim", "Ali"])
+        events.append((external_id, EventIn(type="support_resolved", at=delivered + timedelta(days=1), agent=agent)))
+    return events
+
+
+async def _replay(events: list[tuple[str, EventIn]], story: Story, rng: random.Random, settings: Settings) -> int:
+    """Report deliveries and support contacts as they happen, so the scheduler plans, sends, reminds and records
+    answers in order (and the dashboard's funnel has real dates): every 19 hours for the older months (a pass
+    lands in every customer's sending hours within two days), every three hours for the last four weeks. Events
+    left after now stay in `events`."""
     answered = 0
-    moment = start
-    while moment <= now:
+    moment = story.start
+    recent = story.now - timedelta(days=28)
+    while moment <= story.now:
         while events and events[0][1].at <= moment:
             external_id, event = events.pop(0)
             await record_event(external_id, event, source="demo")
@@ -126,18 +166,10 @@ async def seed(now: datetime, orders: int = 40) -> dict[str, int]:
             await send_claimed(invitation_id, purpose, moment, settings)
             if rng.random() < (0.55 if purpose == "invitation" else 0.3):
                 # never after now: the dashboard counts answers on the day they were given
-                answered += await _answer(invitation_id, min(moment + timedelta(hours=rng.randint(1, 30)), now), rng)
-        moment += timedelta(hours=3)
-    for external_id, event in events:  # a support contact after now
-        await record_event(external_id, event, source="demo")
-    from feedback.dashboard.rollup import rebuild
-    from feedback.services.intake import ingest_pending
-
-    await _suggestions(now - timedelta(days=2))
-    analysed = len(await ingest_pending(now, limit=100_000))
-    await _a_reply(now, settings)
-    await rebuild(now, settings.shop_timezone)
-    return {"orders": orders, "invitations": await Invitation.count(), "answered": answered, "analysed": analysed}
+                at = min(moment + timedelta(hours=rng.randint(1, 30)), story.now)
+                answered += await _answer(invitation_id, at, story, rng)
+        moment += timedelta(hours=3 if moment >= recent else 19)
+    return answered
 
 
 async def seed_catalogue(now: datetime) -> None:
@@ -174,51 +206,89 @@ async def _suggestions(at: datetime) -> None:
         await Suggestion.insert(Suggestion(text=text, email=email, locale=locale, created_at=at))
 
 
-async def _a_reply(now: datetime, settings: Settings) -> None:
-    """The Support member answers the oldest detractor routed to Support, so the inbox shows a closed loop."""
-    from accounts.services import staff
-    from accounts.tables import StaffProfile
-    from feedback.services.replies import reply_area, send_reply, write_reply
-    from feedback.tables import InboxItem
-
-    member = await StaffProfile.select(StaffProfile.user).where(StaffProfile.user.username == "support").first()
-    item = (
-        await InboxItem.select(InboxItem.id)
-        .where(
-            (InboxItem.team.slug == "support")
-            & (InboxItem.feedback.email != "")
-            & (InboxItem.feedback.nps <= DETRACTOR_UP_TO)
-        )
-        .order_by(InboxItem.id)
-        .first()
-    )
-    user = await staff(member["user"]) if member else None
-    area = await reply_area(user, item["id"]) if user and item else None
-    if area is None:
-        return
-    body = "Thank you for telling us. I am sorry it went wrong: I have looked into it and will make it right."
-    entry = await write_reply(user, area, body, now - timedelta(hours=20), settings)
-    await send_reply(entry, now - timedelta(hours=20), settings)
-
-
-async def _answer(invitation_id: int, at: datetime, rng: random.Random) -> int:
+async def _answer(invitation_id: int, at: datetime, story: Story, rng: random.Random) -> int:
+    """Answer a survey as a customer of that time would: the courier of the day, the kettle of that batch."""
     row = (
-        await Invitation.select(Invitation.kind, Invitation.customer.locale)
+        await Invitation.select(Invitation.kind, Invitation.customer.locale, Invitation.order.placed_at)
         .where(Invitation.id == invitation_id)
         .first()
     )
     lang = (row["customer.locale"] or "en")[:2]
-    comment = rng.choice(COMMENTS.get(lang, COMMENTS["en"])) if rng.random() < 0.6 else ""
-    nps = None if row["kind"] == "support" else rng.choice([3, 6, 7, 8, 9, 9, 10, 10])
+    placed = _as_utc(row["order.placed_at"])
+    items = await reviewable_items(invitation_id)
+    leaking = story.defective(placed) and any(item.sku == DEFECT_SKU for item in items)
+    late = not story.new_courier(placed)
+    comment, csat, nps = _comment(lang, late, leaking, rng)
+    if row["kind"] == "support":
+        nps = None
     await open_survey(invitation_id, at - timedelta(minutes=4))  # the survey page, opened just before answering
-    await save_answers(invitation_id, Answers(csat=rng.choice([2, 3, 4, 4, 5, 5]), nps=nps, comment=comment), lang, at)
+    await save_answers(invitation_id, Answers(csat=csat, nps=nps, comment=comment), lang, at)
     settings = get_settings()
-    for item in await reviewable_items(invitation_id):
+    for item in items:
         if rng.random() < 0.7:
-            stars, title, text = rng.choice(REVIEWS.get(lang, REVIEWS["en"]))
-            photos = [_demo_photo(rng, settings)] if rng.random() < 0.25 else []
+            stars, title, text = _review(item.sku, lang, story, placed, rng)
+            photos = [_demo_photo(rng, settings)] if rng.random() < 0.15 else []
             await save_review(invitation_id, item, ReviewInput(stars, title, text), photos, at, settings, lang)
     return 1
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _comment(lang: str, late: bool, leaking: bool, rng: random.Random) -> tuple[str, int, int]:
+    """A survey comment with its CSAT and NPS: the leaking kettle first, then the courier, else anything."""
+    texts = "de" if lang == "de" else "en"
+    if leaking and rng.random() < 0.7:
+        return rng.choice(KETTLE_COMMENTS[texts]), rng.choice([1, 2, 2, 3]), rng.choice([1, 3, 4, 5, 6])
+    if rng.random() < 0.45:
+        if late:
+            return rng.choice(OLD_COURIER[texts]), rng.choice([2, 2, 3, 4]), rng.choice([3, 5, 6, 7, 8])
+        return rng.choice(NEW_COURIER[texts]), rng.choice([4, 5, 5]), rng.choice([8, 9, 10, 10])
+    comment = rng.choice(COMMENTS.get(lang, COMMENTS["en"])) if rng.random() < 0.5 else ""
+    return comment, rng.choice([3, 4, 4, 5, 5]), rng.choice([6, 7, 8, 9, 9, 10, 10])
+
+
+def _review(sku: str, lang: str, story: Story, placed: datetime, rng: random.Random) -> tuple[int, str, str]:
+    """A review of this product as bought then: the kettle's leaking batch, its fixed one, or any product."""
+    texts = "de" if lang == "de" else "en"
+    if sku == DEFECT_SKU and story.defective(placed):
+        return rng.choice(KETTLE_DEFECT[texts])
+    if sku == DEFECT_SKU and placed.date() >= story.defect_fixed:
+        return rng.choice(KETTLE_FIXED[texts])
+    return rng.choice(REVIEWS.get(lang, REVIEWS["en"]))
+
+
+async def _replies(story: Story, settings: Settings) -> None:
+    """The admin answers every other routed piece of feedback that can be answered, sooner as the months pass
+    (spread around that month's typical wait), so the dashboard's time to first reply falls; the rest, and what came
+    in during the last hours, stays open for the inbox."""
+    from accounts.services import staff
+    from accounts.tables import StaffProfile
+    from feedback.services.replies import ReplyRefused, reply_area, send_reply, write_reply
+    from feedback.tables import InboxItem
+
+    member = await StaffProfile.select(StaffProfile.user).where(StaffProfile.user.username == "admin").first()
+    user = await staff(member["user"]) if member else None
+    if user is None:
+        return
+    rows = (
+        await InboxItem.select(InboxItem.id, InboxItem.feedback.created_at)
+        .where((InboxItem.feedback.email != "") & (InboxItem.feedback.first_reply_at.is_null()))
+        .order_by(InboxItem.id)
+    )
+    for n, row in enumerate(rows):
+        asked = _as_utc(row["feedback.created_at"])
+        at = asked + timedelta(hours=story.reply_hours(asked) * (0.6 + (n % 5) / 5))
+        area = await reply_area(user, row["id"]) if at < story.now - timedelta(hours=6) and n % 2 else None
+        if area is None:
+            continue
+        try:
+            entry = await write_reply(user, area, REPLIES[n % len(REPLIES)], at, settings)
+        except ReplyRefused:
+            continue
+        await send_reply(entry, at, settings)
 
 
 def _demo_photo(rng: random.Random, settings: Settings) -> CheckedPhoto:

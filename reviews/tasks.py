@@ -7,7 +7,7 @@ from datetime import datetime
 
 from afterglow.celery_app import MAIL_RETRY, celery_app, publish, run_async, task_now
 from afterglow.failures import skip_bad_row
-from afterglow.settings import get_settings
+from afterglow.overrides import current_settings, with_settings
 from reviews.services.rejection_email import send_rejection_email, unsent_rejections
 
 
@@ -17,15 +17,16 @@ from reviews.services.rejection_email import send_rejection_email, unsent_reject
 )
 def send_rejection(review_id: int, now_iso: str | None = None) -> str:
     """Email the customer why their review was not published. Safe to run twice: the second finds it sent."""
-    return run_async(send_rejection_email(review_id, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_rejection_email(review_id, task_now(now_iso), s)))
 
 
 @celery_app.task(name="reviews.send_pending_rejections")
 def send_pending_rejections(now_iso: str | None = None) -> dict[str, int]:
     """Beat pass: send the rejection emails that were never queued or got lost. Safe to run twice."""
-    now, settings = task_now(now_iso), get_settings()
+    now = task_now(now_iso)
 
     async def catch_up() -> dict[str, int]:
+        settings = await current_settings()
         outcomes: dict[str, int] = {}
         for review_id in await unsent_rejections(now, settings):
             outcome = "failed"  # a bad review: recorded as a task failure, and the pass goes on

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import msgspec
@@ -20,9 +21,22 @@ Money = Decimal
 MONEY_MAX = Decimal("9999999999.99")
 
 
-def _check_money(name: str, value: Decimal) -> None:
+def _money_problem(name: str, value: Decimal) -> str | None:
     if not value.is_finite() or not Decimal(0) <= value <= MONEY_MAX:
-        raise ValueError(f"`{name}` must be an amount between 0 and {MONEY_MAX}")
+        return f"`{name}` must be an amount between 0 and {MONEY_MAX}"
+    return None
+
+
+def _email_problem(value: str) -> str | None:
+    return None if EMAIL_RE.match(value.strip().lower()) else "`email` is not an email address"
+
+
+def _locale_problem(value: str) -> str | None:
+    return None if LOCALE_RE.match(value) else "`locale` must look like `en` or `de-AT`"
+
+
+def _timezone_problem(value: str) -> str | None:
+    return None if not value or valid_timezone(value) else "`timezone` must be an IANA name such as `Europe/Berlin`"
 
 
 EventType = Literal[
@@ -48,20 +62,29 @@ def valid_timezone(name: str) -> bool:
 _TIMEZONES = available_timezones()
 
 
+def _check(struct: Any) -> None:
+    """Raise the first of the struct's CHECKS that fails (msgspec reports it as a validation error)."""
+    for name, check in struct.CHECKS.items():
+        if problem := check(getattr(struct, name)):
+            raise ValueError(problem)
+
+
 class CustomerIn(msgspec.Struct, forbid_unknown_fields=False):
     email: Annotated[str, Meta(min_length=3, max_length=320)]
     name: Annotated[str, Meta(max_length=200)] = ""
     locale: Annotated[str, Meta(max_length=16)] = "en"
     timezone: Annotated[str, Meta(max_length=64)] = ""
 
+    #: Checks past the field's type, per field (also run one by one to name every invalid field: shop.validation).
+    CHECKS: ClassVar[dict[str, Callable[[Any], str | None]]] = {
+        "email": _email_problem,
+        "locale": _locale_problem,
+        "timezone": _timezone_problem,
+    }
+
     def __post_init__(self) -> None:
         self.email = self.email.strip().lower()
-        if not EMAIL_RE.match(self.email):
-            raise ValueError("`email` is not an email address")
-        if not LOCALE_RE.match(self.locale):
-            raise ValueError("`locale` must look like `en` or `de-AT`")
-        if self.timezone and not valid_timezone(self.timezone):
-            raise ValueError("`timezone` must be an IANA name such as `Europe/Berlin`")
+        _check(self)
 
 
 class ItemIn(msgspec.Struct):
@@ -74,8 +97,10 @@ class ItemIn(msgspec.Struct):
     product_ref: Annotated[str, Meta(max_length=64)] = ""
     variant_ref: Annotated[str, Meta(max_length=64)] = ""
 
+    CHECKS: ClassVar[dict[str, Callable[[Any], str | None]]] = {"price": lambda v: _money_problem("price", v)}
+
     def __post_init__(self) -> None:
-        _check_money("price", self.price)
+        _check(self)
 
 
 class OrderIn(msgspec.Struct):
@@ -88,8 +113,10 @@ class OrderIn(msgspec.Struct):
     channel: Annotated[str, Meta(min_length=1, max_length=64)] = "web"
     currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] = "EUR"
 
+    CHECKS: ClassVar[dict[str, Callable[[Any], str | None]]] = {"total": lambda v: _money_problem("total", v)}
+
     def __post_init__(self) -> None:
-        _check_money("total", self.total)
+        _check(self)
 
 
 class EventIn(msgspec.Struct):

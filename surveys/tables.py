@@ -70,3 +70,15 @@ class SentEmail(Table):
     headers = JSON(default={})
     status = Varchar(length=16, default="sent", index=True)
     sent_at = Timestamptz(default=TimestamptzNow())
+
+
+class TemplateOverride(Table):
+    """An owner's wording of one customer email or page in one language, replacing the translated default.
+
+    slot: "<template key>:<language>" (see `surveys.wording_rules.TEMPLATES`); fields: the edited parts by name
+    (an email's subject, text and html; the survey page's intro, questions and thank-you)."""
+
+    slot = Varchar(length=40, unique=True)
+    fields = JSON(default={})
+    updated_by = Varchar(length=100, default="")
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
-from afterglow.settings import get_settings
+from afterglow.overrides import with_settings
 from surveys.services.dispatch import dispatch_due, send_claimed
 
 
@@ -14,7 +14,7 @@ def dispatch(now_iso: str | None = None) -> dict[str, object]:
     def enqueue(invitation_id: int, purpose: str) -> None:
         send.delay(invitation_id, purpose, now_iso)
 
-    report = run_async(dispatch_due(task_now(now_iso), get_settings(), enqueue))
+    report = run_async(with_settings(lambda s: dispatch_due(task_now(now_iso), s, enqueue)))
     return report.as_dict()
 
 
@@ -24,4 +24,4 @@ def dispatch(now_iso: str | None = None) -> dict[str, object]:
 )
 def send(invitation_id: int, purpose: str, now_iso: str | None = None) -> str:
     """Send one claimed invitation or reminder. Safe to run twice: the second finds it sent."""
-    return run_async(send_claimed(invitation_id, purpose, task_now(now_iso), get_settings()))
+    return run_async(with_settings(lambda s: send_claimed(invitation_id, purpose, task_now(now_iso), s)))

@@ -17,6 +17,7 @@ from piccolo.apps.user.tables import BaseUser
 
 from accounts.services import Staff, audit
 from afterglow import i18n
+from afterglow.brand import brand_of
 from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
@@ -210,6 +211,8 @@ def render_reply(
     quoted = "\n\n".join(part for part in (feedback["title"], feedback["text"]) if part.strip())
     context = {
         "shop_name": settings.shop_name,
+        "brand": brand_of(settings),
+        "logo_url": brand_of(settings).logo_url(settings.base_url),
         "name": first_name(feedback["name"] or "", language),
         "greeted": opens_with_greeting(entry["body"]),
         "kind": feedback["kind"],

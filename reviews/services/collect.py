@@ -206,7 +206,7 @@ async def save_review(
     `item` is the invitation's item as `reviewable_item` just read it."""
     check_photo_count(item, given, len(photos), language)
     kept = [p for p in item.photos if p["file_name"] not in given.remove_photos]
-    rule = held_rule(given.title, given.text)
+    rule = held_rule(given.title, given.text, settings.review_hold_rules)
     values: dict[Any, Any] = {
         Review.rating: given.rating,
         Review.title: given.title,

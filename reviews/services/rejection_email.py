@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from afterglow import i18n
+from afterglow.brand import brand_of
 from afterglow.settings import Settings
 from afterglow.templating import render
 from reviews.services.moderation import reason_in
@@ -62,6 +63,8 @@ def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) 
         edit_url = f"{settings.base_url}/s/{signed}/items/{review['order_item']}"
     context = {
         "shop_name": settings.shop_name,
+        "brand": brand_of(settings),
+        "logo_url": brand_of(settings).logo_url(settings.base_url),
         "name": review["name"],
         "product": review["product_name"],
         "title": review["title"],

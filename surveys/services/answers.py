@@ -13,6 +13,7 @@ from afterglow.errors import FieldError
 from afterglow.kinds import COLUMN_SCALES
 from afterglow.settings import Settings
 from shop.services.orders import unsubscribe_customer
+from surveys.services import wording
 from surveys.services.invitations import invitation_with_items
 from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response
@@ -65,6 +66,8 @@ class SurveyView:
     answered: bool = False
     #: The delivered items offered for review, with the customer's reviews (see `ItemSection`).
     item_reviews: list[Any] = field(default_factory=list)
+    #: The owner's wording of the page's texts by part (Admin → Templates); a missing part shows the default.
+    wording: dict[str, str] = field(default_factory=dict)
 
 
 def parse_answers(form: dict[str, Any], language: str) -> Answers:
@@ -111,10 +114,14 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
 
 
 async def open_survey(
-    invitation_id: int, now: datetime | None = None, item_reviews: ItemSection | None = None
+    invitation_id: int,
+    now: datetime | None = None,
+    item_reviews: ItemSection | None = None,
+    shop_name: str | None = None,
 ) -> SurveyView:
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever). Given
-    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`, read on the same connection."""
+    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`, read on the same connection.
+    Given `shop_name`, the owner's wording of the page (if any) lands in `view.wording`."""
     # One connection for all reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
     async with Invitation._meta.db.transaction():
         found = await invitation_with_items(invitation_id)
@@ -127,6 +134,8 @@ async def open_survey(
             .first()
         )
         extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
+        language = i18n.language_for(inv["customer.locale"])
+        fields = await wording.stored("survey_page", language) if shop_name is not None else None
     if now is not None and inv["opened_at"] is None:
         await Invitation.update({Invitation.opened_at: now}).where(
             (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
@@ -135,7 +144,7 @@ async def open_survey(
         invitation_id=inv["id"],
         token=inv["token"],
         kind=inv["kind"],
-        language=i18n.language_for(inv["customer.locale"]),
+        language=language,
         customer_name=inv["customer.name"],
         order_number=inv["order.external_id"],
         agent=inv["agent"],
@@ -143,6 +152,8 @@ async def open_survey(
         answered=inv["answered_at"] is not None,
     )
     view.item_reviews = extra
+    values = wording.page_values(inv["customer.name"], inv["order.external_id"], shop_name or "")
+    view.wording = wording.page_wording(fields, values, inv["kind"])
     if response:
         view.csat, view.nps, view.comment = response["csat"], response["nps"], response["comment"]
     return view

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import urlparse
 
 from afterglow import i18n
+from afterglow.brand import brand_of
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.mail import MailNotSent, build_message, hand_over
 from afterglow.settings import Settings
-from afterglow.templating import render
 from shop.services.catalogue import with_products
+from surveys.services import wording
 from surveys.services.invitations import invitation_with_items
 from surveys.services.links import survey_token, unsubscribe_token
 from surveys.tables import SentEmail
@@ -45,6 +47,8 @@ async def render_invitation(invitation_id: int, purpose: str, now: datetime, set
     unsubscribe_url = f"{settings.base_url}/u/{unsubscribe_token(settings, inv['token'])}"
     context = {
         "shop_name": settings.shop_name,
+        "brand": (brand := brand_of(settings)),
+        "logo_url": brand.logo_url(settings.base_url),
         "name": inv["customer.name"],
         "kind": inv["kind"],
         "agent": inv["agent"],
@@ -54,14 +58,20 @@ async def render_invitation(invitation_id: int, purpose: str, now: datetime, set
         "survey_url": survey_url,
         "unsubscribe_url": unsubscribe_url,
     }
-    subject = render("surveys/email/subject.txt", language, **context).strip()
+    fields = await wording.stored("reminder" if purpose == "reminder" else "invitation", language)
+    return composed(inv["customer.email"], context, language, fields)
+
+
+def composed(to: str, context: dict[str, Any], language: str, fields: dict[str, str] | None) -> Rendered:
+    """The email from its context: in the owner's wording when `fields` are given, else the default templates."""
+    subject, text, html = wording.compose_email(context, language, fields)
     return Rendered(
-        to=inv["customer.email"],
+        to=to,
         subject=subject,
-        text=render("surveys/email/invitation.txt", language, **context),
-        html=render("surveys/email/invitation.html", language, **context),
+        text=text,
+        html=html,
         headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Content-Language": language,
         },

@@ -85,6 +85,9 @@ async def empty_tables(database: None) -> None:
     tables = Finder().get_table_classes()
     names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
     await tables[0].raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    from afterglow import overrides
+
+    overrides.drop_cached_read()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 from piccolo.apps.user.tables import BaseUser  # noqa: E402
 from piccolo.conf.apps import Finder  # noqa: E402
 
+from afterglow import overrides  # noqa: E402
 from afterglow.celery_app import celery_app  # noqa: E402
 from afterglow.settings import Settings, get_settings  # noqa: E402
 from app import create_app  # noqa: E402
@@ -37,6 +38,7 @@ def migrated() -> None:
 async def empty_tables(migrated: None) -> None:
     for table in reversed(Finder().get_table_classes()):
         await table.delete(force=True)
+    overrides.drop_cached_read()
 
 
 @pytest.fixture

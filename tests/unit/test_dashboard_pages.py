@@ -121,7 +121,7 @@ async def test_each_nps_point_links_to_the_answers_behind_it(manager: AsyncTestC
     page = await manager.get(f"/app/dashboard?from=2026-03-02&to={CURRENT.end}&grain=week")
     chart = page.text[page.text.index('id="chart-nps"') : page.text.index('id="chart-csat"')]
     points = re.findall(
-        r'<a class="point-link" href="([^"]+)">(?:<circle[^>]*/>)?<circle[^>]*><title>([^<]+)</title>', chart
+        r'<a class="point-link" href="([^"]+)"[^>]*>(?:<circle[^>]*/>)?<circle[^>]*><title>([^<]+)</title>', chart
     )
     assert len(points) == 2
     for href, title in points:

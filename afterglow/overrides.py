@@ -1,0 +1,81 @@
+"""Settings changed in the browser, stored in the database over the environment's: every pass reads them afresh
+(one small query), so a change applies from the next one on without a restart. Web requests reuse what their
+process read within the last `WEB_MAX_AGE` seconds; a save in this process is seen at once, in others within it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from afterglow import editable
+from afterglow.settings import Settings, get_settings
+from afterglow.tables import SettingOverride
+
+T = TypeVar("T")
+#: How long a web process reuses the stored settings it read: a survey page does not pay a query for them.
+WEB_MAX_AGE = 2.0
+_read: tuple[float, dict[str, Any]] | None = None  # (monotonic time, values) of this process's last read
+
+
+async def stored() -> dict[str, Any]:
+    """Every stored setting (key → value), as saved."""
+    rows = await SettingOverride.select(SettingOverride.key, SettingOverride.value).output(load_json=True)
+    values = {row["key"]: _unwrapped(row["value"]) for row in rows if row["key"] in editable.KEYS}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _unwrapped(stored_value: Any) -> Any:
+    return stored_value.get("value") if isinstance(stored_value, dict) else None
+
+
+async def effective_settings(base: Settings, max_age: float = 0.0) -> Settings:
+    """`base` (the environment's settings) with the stored values on top, as read at most `max_age` seconds ago."""
+    global _read
+    if max_age <= 0 or _read is None or time.monotonic() - _read[0] > max_age:
+        _read = (time.monotonic(), await stored())
+    return editable.overlay(base, _read[1])
+
+
+def drop_cached_read() -> None:
+    global _read
+    _read = None
+
+
+async def current_settings() -> Settings:
+    """What a background pass works with: the environment's settings and the browser's changes."""
+    return await effective_settings(get_settings())
+
+
+async def with_settings(work: Callable[[Settings], Awaitable[T]]) -> T:
+    """Run a pass with the settings as they are now: `run_async(with_settings(lambda s: dispatch_due(now, s)))`."""
+    return await work(await current_settings())
+
+
+async def store(values: dict[str, Any], by: str, now: datetime) -> None:
+    """Save these values (checked by `editable`) over the environment's."""
+    for key, plain in values.items():
+        assert key in editable.KEYS, key
+        # Wrapped: Piccolo takes a bare string for JSON text, and SQLite would read "10" back as a number.
+        value = json.dumps({"value": plain})
+        updated = (
+            await SettingOverride.update(
+                {SettingOverride.value: value, SettingOverride.updated_at: now, SettingOverride.updated_by: by}
+            )
+            .where(SettingOverride.key == key)
+            .returning(SettingOverride.id)
+        )
+        if not updated:
+            await SettingOverride.insert(SettingOverride(key=key, value=value, updated_at=now, updated_by=by))
+    drop_cached_read()
+
+
+async def forget(key: str) -> Any:
+    """Back to the environment's value; returns the value that was stored (None if none was)."""
+    query = SettingOverride.select(SettingOverride.value).where(SettingOverride.key == key)
+    row = await query.output(load_json=True).first()
+    await SettingOverride.delete().where(SettingOverride.key == key)
+    drop_cached_read()
+    return _unwrapped(row["value"]) if row else None
