@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from afterglow.csvfiles import count_rows
 from operations.cli_common import console, progress_bar
 
 
@@ -23,7 +24,7 @@ def register(main: click.Group) -> None:
 def import_products_command(path: Path) -> None:
     """Import or update products (sku,title,category,image_url,url,gtin,mpn,brand) from a CSV file; bad rows are
     listed by line and the others imported."""
-    from shop.imports.products import count_rows, import_products
+    from shop.imports.products import import_products
 
     try:
         total = count_rows(path)

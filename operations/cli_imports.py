@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import click
 from rich.markup import escape
 
+from afterglow.csvfiles import count_rows
 from operations.cli_common import console, progress_bar
 
 
@@ -48,7 +49,7 @@ def import_orders_command(path: Path) -> None:
     """Import past orders from a CSV file: Afterglow's own format, Shopify's "Export orders" or WooCommerce's order
     export, as they are. Bad rows are listed by line; orders left out are counted by reason."""
     from afterglow.settings import get_settings
-    from shop.imports.orders import count_rows, file_format, import_orders
+    from shop.imports.orders import file_format, import_orders
 
     try:
         fmt = file_format(path)
@@ -77,7 +78,7 @@ def import_reviews_command(path: Path) -> None:
     """Import the reviews exported from Judge.me, Yotpo, Stamped, Shopify Product Reviews or Trustpilot, then tag
     them as collected reviews are. Nobody is emailed; a second run imports nothing twice."""
     from feedback.analysis.language import detect_language
-    from reviews.services.imports import ReviewImportReport, count_rows, file_format, import_reviews
+    from reviews.services.imports import ReviewImportReport, file_format, import_reviews
 
     try:
         fmt = file_format(path)

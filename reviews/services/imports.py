@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from afterglow.csvfiles import header_row
 from afterglow.db import UNIQUE_VIOLATIONS
 from reviews.import_formats import (
     BadRow,
@@ -70,19 +71,9 @@ class _Product:
 SHOP_ITSELF = _Product("", "", "")
 
 
-def count_rows(path: Path) -> int:
-    """The number of data rows (records after the header), for a progress bar's total."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        return max(0, sum(1 for record in csv.reader(file) if record) - 1)
-
-
 def file_format(path: Path) -> ReviewFormat:
     """The export the file comes from, by its header row; ValueError naming the missing columns otherwise."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        try:
-            header = next(csv.reader(file), [])
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path.name}: not UTF-8 text") from exc
+    header = header_row(path)
     try:
         return recognise(normalise_header(header))
     except ValueError as exc:

@@ -32,6 +32,7 @@ from typing import Any
 
 import msgspec
 
+from afterglow.csvfiles import header_row
 from shop.imports.order_formats import OrderFormat, OrderRow, normalise_header, recognise
 from shop.policy import ImplausibleDate, check_date
 from shop.schemas import EventIn, EventType, OrderIn
@@ -97,19 +98,9 @@ class _LeftOut(ValueError):
     """The order is not imported on purpose; the message is the reason counted in the summary."""
 
 
-def count_rows(path: Path) -> int:
-    """The number of data rows (records after the header), for a progress bar's total."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        return max(0, sum(1 for record in csv.reader(file) if record) - 1)
-
-
 def file_format(path: Path) -> OrderFormat:
     """The format of the file by its header row; ValueError naming the missing columns otherwise."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        try:
-            header = next(csv.reader(file), [])
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path.name}: not UTF-8 text") from exc
+    header = header_row(path)
     try:
         return recognise(normalise_header(header))
     except ValueError as exc:

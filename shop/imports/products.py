@@ -37,12 +37,6 @@ class ProductImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def count_rows(path: Path) -> int:
-    """The number of data rows (records after the header), for a progress bar's total."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        return max(0, sum(1 for record in csv.reader(file) if record) - 1)
-
-
 async def import_products(
     path: Path, on_progress: Callable[[int], None] | None = None, now: datetime | None = None
 ) -> ProductImportReport:

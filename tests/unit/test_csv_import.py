@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from shop.imports.orders import count_rows, import_orders
+from afterglow.csvfiles import count_rows
+from shop.imports.orders import import_orders
 from shop.tables import Customer, Order, OrderEvent, OrderItem
 
 SAMPLE = Path(__file__).parent.parent / "data" / "orders_sample.csv"
