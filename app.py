@@ -35,11 +35,13 @@ from feedback.controllers.learning import LearningController
 from feedback.controllers.replies import ConversationController, ReplyController
 from feedback.controllers.rules import RoutingRulesController
 from feedback.controllers.suggestions import SuggestionBoxController
+from feedback.services.reply_preview import preview_reply
 from operations.controllers.privacy import PrivacyController
 from operations.controllers.settings import BrandController, SettingsController
 from operations.controllers.shopify_privacy import ShopifyPrivacyController
 from operations.controllers.start import StartController
 from operations.controllers.tasks import BackgroundTasksController
+from operations.controllers.topics import TopicsController
 from operations.services.shopify_privacy import answer_shopify_privacy
 from reviews.controllers.api import ProductsApiController
 from reviews.controllers.customer import ItemReviewController
@@ -48,6 +50,7 @@ from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
 from reviews.services.collect import item_reviews
+from reviews.services.rejection_email import preview_rejection
 from shop.controllers.catalogue import CatalogueAdminController
 from shop.controllers.orders import OrdersController
 from shop.controllers.products import ProductsController
@@ -56,6 +59,9 @@ from surveys.controllers.outbox import DevOutboxController
 from surveys.controllers.survey import SurveyController
 from surveys.controllers.templates_admin import TemplatesController
 from surveys.controllers.unsubscribe import UnsubscribeController
+from surveys.services.wording_preview import EmailPreviews
+
+WORDING_PREVIEWS: EmailPreviews = {"review_rejected": preview_rejection, "reply": preview_reply}
 
 
 def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 CatalogueAdminController,
                 TemplatesController,
                 SettingsController,
+                TopicsController,
             ],
             middleware=[session_auth(settings).middleware],
         ),
@@ -127,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(settings_provider(settings)),
             "now": Provide(now, sync_to_thread=False),
             "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
+            # The template editor previews the rejection email and the reply through reviews' and feedback's own path.
+            "wording_previews": Provide(lambda: WORDING_PREVIEWS, sync_to_thread=False),
             # Shopify may send its privacy topics to the orders address: the shop app hands them to operations.
             "shopify_privacy": Provide(lambda: answer_shopify_privacy, sync_to_thread=False),
         },

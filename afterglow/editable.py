@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from afterglow.brand import parse_colour
+from afterglow.i18n import LANGUAGES
 from afterglow.settings import Settings
+from afterglow.topic_list import TopicsInvalid, parse_topics
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class Field:
     key: str  # the Settings attribute
     label: str
     section: str
-    kind: str  # text | url | timezone | colour | mailbox | email | int | delays | rules
+    kind: str  # text | url | timezone | colour | mailbox | email | int | delays | rules | languages | language
     low: int = 0
     high: int = 0
     optional: bool = False
@@ -30,6 +32,8 @@ FIELDS: tuple[Field, ...] = (
     Field("shop_name", "Shop name", "Shop", "text", high=100),
     Field("base_url", "Public URL", "Shop", "url", help="The address links in emails start with."),
     Field("shop_timezone", "Time zone", "Shop", "timezone", help="e.g. Europe/Berlin: when a customer's is unknown."),
+    Field("shop_languages", "Languages", "Shop", "languages", help="Customers are served in these languages."),
+    Field("default_language", "Default language", "Shop", "language", help="For a customer whose is not among them."),
     Field("brand_colour", "Brand colour", "Shop", "colour", optional=True, help="e.g. #2d5bd7; empty: the default."),
     Field("mail_from", "Sender", "Emails", "mailbox", help="Name and address, e.g. Demo Shop <hello@shop.example>."),
     Field("reply_address", "Reply-to address", "Emails", "email", optional=True),
@@ -59,7 +63,9 @@ HOLD_RULES = {
 SECTIONS = tuple(dict.fromkeys(f.section for f in FIELDS))
 #: Stored beside the fields: the logo's file name under the data folder (set by upload, not by the form).
 LOGO = "logo_file"
-KEYS = frozenset(BY_KEY) | {LOGO}
+#: Stored beside the fields: the topic list (afterglow.topic_list), edited on its own page.
+TOPICS = "topic_keywords"
+KEYS = frozenset(BY_KEY) | {LOGO, TOPICS}
 
 
 def _int(f: Field, raw: str) -> int:
@@ -98,11 +104,18 @@ def _address(raw: str) -> str:
 def parse(f: Field, raw: str) -> Any:
     """The stored value of one field from what the form sent; ValueError (its message for the admin) if wrong."""
     raw = raw.strip()
-    if f.kind == "rules":
-        names = tuple(dict.fromkeys(filter(None, (p.strip() for p in raw.split(",")))))
-        if unknown := [n for n in names if n not in HOLD_RULES]:
-            raise ValueError(f"Unknown rule: {', '.join(unknown)}.")
+    if f.kind in ("rules", "languages"):
+        names = tuple(dict.fromkeys(filter(None, (p.strip().lower() for p in raw.split(",")))))
+        allowed = HOLD_RULES if f.kind == "rules" else LANGUAGES
+        if unknown := [n for n in names if n not in allowed]:
+            raise ValueError(f"Unknown {'rule' if f.kind == 'rules' else 'language'}: {', '.join(unknown)}.")
+        if f.kind == "languages" and not names:
+            raise ValueError("Choose at least one language.")
         return names
+    if f.kind == "language":
+        if raw.lower() not in LANGUAGES:
+            raise ValueError(f"Choose one of {', '.join(LANGUAGES)}.")
+        return raw.lower()
     if not raw and f.optional:
         return {} if f.kind == "delays" else ""
     if not raw:
@@ -155,6 +168,9 @@ def check(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     start, end = values.get("send_window_start"), values.get("send_window_end")
     if isinstance(start, int) and isinstance(end, int) and start >= end:
         errors["send_window_end"] = "The window must end after it starts."
+    languages, default = values.get("shop_languages"), values.get("default_language")
+    if isinstance(languages, tuple) and isinstance(default, str) and default not in languages:
+        errors["default_language"] = "The default language must be one of the shop's languages."
     return values, errors
 
 
@@ -165,6 +181,11 @@ def overlay(base: Settings, stored: dict[str, Any]) -> Settings:
     for key, value in stored.items():
         if key == LOGO and isinstance(value, str):
             changes[key] = value
+        elif key == TOPICS:
+            try:
+                changes[key] = parse_topics(value)
+            except TopicsInvalid:
+                continue
         elif key in BY_KEY:
             try:
                 changes[key] = parse(BY_KEY[key], shown(key, value))
@@ -173,7 +194,9 @@ def overlay(base: Settings, stored: dict[str, Any]) -> Settings:
     result = dataclasses.replace(base, **changes)
     if result.send_window_start >= result.send_window_end:
         window = {"send_window_start": base.send_window_start, "send_window_end": base.send_window_end}
-        return dataclasses.replace(result, **window)
+        result = dataclasses.replace(result, **window)
+    if result.default_language not in result.shop_languages:
+        result = dataclasses.replace(result, default_language=result.shop_languages[0])
     return result
 
 

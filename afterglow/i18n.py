@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
+
+if TYPE_CHECKING:
+    from afterglow.settings import Settings
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "de", "hu")
@@ -25,10 +28,15 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "hu": "Magyar"}
 DAY_PATTERNS = {"en": ("d MMM", "d MMM y"), "de": ("d. MMM", "d. MMM y"), "hu": ("MMM d.", "y. MMM d.")}
 
 
-def language_for(locale: str | None) -> str:
-    """`de-AT` → `de`; anything we do not ship falls back to English."""
+def language_for(locale: str | None, languages: tuple[str, ...] = LANGUAGES, default: str = DEFAULT_LANGUAGE) -> str:
+    """`de-AT` → `de`; a language not among `languages` (the ones we ship) gets `default` (English)."""
     lang = (locale or "").replace("_", "-").split("-")[0].lower()
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    return lang if lang in languages and lang in LANGUAGES else default
+
+
+def customer_language(locale: str | None, settings: Settings) -> str:
+    """The language a customer's pages and emails are in: theirs if the shop uses it, else the shop's default."""
+    return language_for(locale, settings.shop_languages, settings.default_language)
 
 
 @cache

@@ -142,6 +142,10 @@ class Settings:
     rate_answers_per_link: int = 20
     log_format: str = "text"  # text | json
     topics_file: str = ""  # JSON topics and keywords replacing the defaults (docs/topics.md)
+    #: Topics and keywords saved in the browser (over the file's or the defaults); None: not changed there.
+    topic_keywords: dict[str, dict[str, tuple[str, ...]]] | None = None
+    shop_languages: tuple[str, ...] = ("en", "de", "hu")  # the languages customers are served in
+    default_language: str = "en"  # for a customer whose locale is not among them
     log_level: str = "INFO"
 
     @property

@@ -20,6 +20,7 @@ from feedback.services.intake import Ingested, ingest, ingest_pending
 from feedback.services.learning import learn_when_due
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
 from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
+from feedback.services.retag import run_retag
 from feedback.services.webhooks import deliver_due, deliver_now, queue_item_webhooks
 
 
@@ -161,3 +162,13 @@ def learn_sentiment(now_iso: str | None = None) -> dict[str, Any] | None:
     finds nothing new."""
     learned = run_async(learn_when_due(task_now(now_iso)))
     return learned.as_dict() if learned else None
+
+
+# Re-tagging after a change to the topics -------------------------------------------------------------------------
+
+
+@celery_app.task(name="feedback.retag")
+def retag_all(now_iso: str | None = None) -> dict[str, int]:
+    """Re-tag all feedback with the topics in effect now (started from the admin's topics page), storing the
+    progress for its progress bar. Safe to run twice: re-tagging gives the same tags."""
+    return run_async(run_retag(task_now(now_iso)))

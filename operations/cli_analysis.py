@@ -26,6 +26,7 @@ def analyse(source: TextIO) -> None:
     from feedback.analysis import as_json
 
     model = _stored_model()
+    _stored_topics()
     bad = 0
     for number, line in enumerate(source, start=1):
         if not line.strip():
@@ -76,6 +77,16 @@ def _stored_model() -> Any:
     except Exception as exc:  # no database, or not migrated: analysing text needs neither
         console.print(f"[yellow]no learned model[/yellow] ({type(exc).__name__}): the lexicon decides", highlight=False)
         return None
+
+
+def _stored_topics() -> None:
+    """Tag with the topics saved on the admin's topics page, if any; else the file's or the defaults."""
+    from feedback.services.topic_settings import current_topics
+
+    try:
+        asyncio.run(current_topics())
+    except Exception as exc:  # no database, or not migrated: the environment's topics decide
+        console.print(f"[yellow]no stored topics[/yellow] ({type(exc).__name__})", highlight=False)
 
 
 @click.command()

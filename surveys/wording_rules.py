@@ -1,19 +1,23 @@
 """Owners' wording of customer emails and the survey page: which templates exist, the variables each may use,
 and the checks an edit must pass. Pure: no tables, no clock.
 
+The invitation, reminder and survey page belong to surveys; the rejection email (reviews) and the staff reply
+(feedback) are listed here too, so one editor and one set of checks serve every email a customer gets.
+
 Every edited part is a small Jinja template run in a sandbox (`jinja2.sandbox.SandboxedEnvironment`): only the
 documented variables exist, attributes of Python internals are refused, and an HTML part escapes every value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 #: Shown next to the editor; every email template may use these.
 EMAIL_VARIABLES = {
@@ -24,6 +28,27 @@ EMAIL_VARIABLES = {
     "unsubscribe_link": "the one-click unsubscribe link (required)",
     "products": "the order's products: each has name, quantity, image_url and review_link",
     "is_support": "true for a survey after a support contact",
+}
+REJECTION_VARIABLES = {
+    "customer_name": "the customer's name (may be empty)",
+    "shop_name": "your shop's name",
+    "product_name": "the product the review is about",
+    "review_title": "the review's title (may be empty)",
+    "reason": "why the review was not published, in the customer's language (required)",
+    "edit_link": "the link to change the review (required; empty for a review that came without an invitation, "
+    "so wrap it in {% if edit_link %}…{% endif %})",
+}
+REPLY_VARIABLES = {
+    "customer_name": "the customer's first name (may be empty)",
+    "shop_name": "your shop's name",
+    "reply_text": "what the staff member wrote (required; paragraphs with their line breaks in the HTML body)",
+    "staff_name": "the name of the staff member who replied",
+    "conversation_link": "the page where the customer answers (required)",
+    "quote": "what the customer wrote, to quote (may be empty; paragraphs in the HTML body)",
+    "product_name": "the reviewed product, for a reply to a review (may be empty)",
+    "is_review": "true for a reply to a product review",
+    "greeted": "true when the reply text opens with a greeting of its own",
+    "answer_by_email": "true when the customer may also answer by replying to the email",
 }
 PAGE_VARIABLES = {
     "customer_name": "the customer's name (may be empty)",
@@ -49,10 +74,17 @@ class TemplateKind:
     variables: Mapping[str, str]
     #: Variables that must appear in the output of each part marked multiline (the text and the HTML body).
     required: tuple[str, ...] = ()
+    #: Stand-ins the checks render with; a required value must come out of the template, not merely be named.
+    samples: Mapping[str, Any] = field(default_factory=dict)
+    #: The values as the HTML body sees them (for example text made into paragraphs); the same when None.
+    html_values: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     @property
     def is_email(self) -> bool:
         return bool(self.required)
+
+    def values_for(self, part: Part, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        return self.html_values(values) if part.html and self.html_values else values
 
 
 EMAIL_PARTS = (
@@ -66,12 +98,6 @@ PAGE_PARTS = (
     Part("nps_question", "Recommendation question", 300, multiline=False),
     Part("thanks", "Thank-you text", 1000),
 )
-LINKS = ("survey_link", "unsubscribe_link")
-TEMPLATES = {
-    "invitation": TemplateKind("invitation", "Invitation email", EMAIL_PARTS, EMAIL_VARIABLES, LINKS),
-    "reminder": TemplateKind("reminder", "Reminder email", EMAIL_PARTS, EMAIL_VARIABLES, LINKS),
-    "survey_page": TemplateKind("survey_page", "Survey page", PAGE_PARTS, PAGE_VARIABLES),
-}
 
 #: Stand-ins the checks render with: a link must come out of the template, not merely be named in a dead branch.
 SAMPLE_LINKS = {"survey_link": "https://check.invalid/s/sample", "unsubscribe_link": "https://check.invalid/u/sample"}
@@ -82,6 +108,71 @@ SAMPLE_VALUES: dict[str, Any] = {
     "products": [{"name": "Sample product", "quantity": 1, "image_url": "", "review_link": "https://check.invalid/r"}],
     "is_support": False,
     **SAMPLE_LINKS,
+}
+REJECTION_SAMPLES: dict[str, Any] = {
+    "customer_name": "Sample Customer",
+    "shop_name": "Sample Shop",
+    "product_name": "Sample product",
+    "review_title": "Sample title",
+    "reason": "Sample reason why",
+    "edit_link": "https://check.invalid/s/sample/items/1",
+}
+REPLY_SAMPLES: dict[str, Any] = {
+    "customer_name": "Sample",
+    "shop_name": "Sample Shop",
+    "reply_text": "Sample reply from the team",
+    "staff_name": "Sample Staff",
+    "conversation_link": "https://check.invalid/r/sample",
+    "quote": "Sample feedback",
+    "product_name": "Sample product",
+    "is_review": False,
+    "greeted": False,
+    "answer_by_email": False,
+}
+
+
+def html_paragraphs(text: str, style: str = "margin:0 0 12px;") -> Markup:
+    """Plain text as HTML paragraphs that keep its line breaks; every line escaped."""
+    blocks = [block.strip("\n") for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    return Markup("").join(
+        Markup('<p style="{}">{}</p>').format(style, Markup("<br>").join(escape(line) for line in block.split("\n")))
+        for block in blocks
+    )
+
+
+def reply_html_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **values,
+        "reply_text": html_paragraphs(values["reply_text"]),
+        "quote": html_paragraphs(values["quote"], "margin:0 0 8px;"),
+    }
+
+
+TEMPLATES = {
+    "invitation": TemplateKind(
+        "invitation", "Invitation email", EMAIL_PARTS, EMAIL_VARIABLES, tuple(SAMPLE_LINKS), SAMPLE_VALUES
+    ),
+    "reminder": TemplateKind(
+        "reminder", "Reminder email", EMAIL_PARTS, EMAIL_VARIABLES, tuple(SAMPLE_LINKS), SAMPLE_VALUES
+    ),
+    "review_rejected": TemplateKind(
+        "review_rejected",
+        "Review rejection email",
+        EMAIL_PARTS,
+        REJECTION_VARIABLES,
+        ("reason", "edit_link"),
+        REJECTION_SAMPLES,
+    ),
+    "reply": TemplateKind(
+        "reply",
+        "Reply to a customer",
+        EMAIL_PARTS,
+        REPLY_VARIABLES,
+        ("reply_text", "conversation_link"),
+        REPLY_SAMPLES,
+        reply_html_values,
+    ),
+    "survey_page": TemplateKind("survey_page", "Survey page", PAGE_PARTS, PAGE_VARIABLES, (), SAMPLE_VALUES),
 }
 
 
@@ -143,12 +234,12 @@ def _check_part(kind: TemplateKind, part: Part, source: str) -> str | None:
         allowed = ", ".join(kind.variables)
         return f"unknown variable {{{{ {unknown[0]} }}}}; you may use: {allowed}"
     try:
-        out = render_part(part, source, SAMPLE_VALUES)
+        out = render_part(part, source, kind.values_for(part, kind.samples))
     except WordingRefused as exc:
         return exc.problems[part.name]
     if part.multiline:
         for name in kind.required:
-            if SAMPLE_LINKS[name] not in out:
+            if str(kind.samples[name]) not in out:
                 return f"must contain {{{{ {name} }}}}: every {kind.label.lower()} carries it"
     return None
 
@@ -167,7 +258,26 @@ def check(key: str, fields: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
-def render_all(key: str, fields: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:
-    """Every part of a checked template rendered with the real values."""
+def lacking(key: str, rendered: Mapping[str, str], values: Mapping[str, Any]) -> list[str]:
+    """The required variables whose real value did not come out of a rendered email (a branch the checks' samples
+    took but these values do not): such an email must not be sent in this wording."""
     kind = kind_of(key)
-    return {part.name: render_part(part, fields[part.name], values) for part in kind.parts if part.name in fields}
+    missing = []
+    for part in kind.parts:
+        if not part.multiline:
+            continue
+        shown = kind.values_for(part, values)
+        for name in kind.required:
+            value = str(escape(shown[name]) if part.html else shown[name])
+            if value not in rendered[part.name]:
+                missing.append(f"{part.name}: {{{{ {name} }}}}")
+    return missing
+
+
+def render_all(key: str, fields: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:
+    """Every part of a checked template rendered with the real values; WordingRefused when a part is missing."""
+    kind = kind_of(key)
+    missing = [part.name for part in kind.parts if part.name not in fields]
+    if missing:
+        raise WordingRefused(dict.fromkeys(missing, "is missing"))
+    return {part.name: render_part(part, fields[part.name], kind.values_for(part, values)) for part in kind.parts}

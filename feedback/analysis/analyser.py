@@ -30,7 +30,7 @@ from feedback.analysis.lexicons import (
 )
 from feedback.analysis.lexicons import score as score_text
 from feedback.analysis.model import Analysis, Aspect, Clauses, SentenceSentiment
-from feedback.analysis.topics import TOPIC_KEYWORDS, topic_for
+from feedback.analysis.topics import active_keywords, topic_for
 
 if TYPE_CHECKING:
     from feedback.analysis.learned import LearnedModel
@@ -162,7 +162,7 @@ def _complaint_aspects(tokens: list[str], complaints: list[Complaint], near: lis
     return [
         (Aspect(" ".join(tokens[c.start : c.end]).rstrip(" ?!."), c.topic, near[c.start]), c.start)
         for c in complaints
-        if c.topic and c.topic in TOPIC_KEYWORDS
+        if c.topic and c.topic in active_keywords()
     ]
 
 

@@ -1,7 +1,8 @@
 """Which shop topic a phrase is about, from keywords per topic and language; the first topic listed wins a tie.
 
-The defaults below fit most shops. A shop replaces them with a JSON file named by AFTERGLOW_TOPICS_FILE (see
-docs/topics.md), then runs `afterglow reanalyse`: feedback tagged with other keywords is stale (TOPICS_DIGEST)."""
+The defaults below fit most shops. A shop replaces them with a JSON file named by AFTERGLOW_TOPICS_FILE or on the
+admin's topics page (docs/topics.md); feedback tagged with other keywords is stale (`active_digest`) and
+`afterglow reanalyse` re-tags it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import json
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from afterglow.topic_list import Keywords, TopicsInvalid, parse_topics, plain
+
+if TYPE_CHECKING:
+    from afterglow.settings import Settings
 
 # topic → language → keywords. English keywords match a word, its plural, or (5+ letters) a word's start
 # ("deliver" ↔ "delivered", but "app" ≠ "appreciate"); German ones match
@@ -62,10 +68,7 @@ DEFAULT_TOPIC_KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 }
 
 
-Keywords = Mapping[str, Mapping[str, tuple[str, ...]]]
-
-
-class TopicsFileInvalid(ValueError):
+class TopicsFileInvalid(TopicsInvalid):
     """The topics file is not `{"topic": {"language": ["keyword", ...]}, ...}`; the message says where."""
 
 
@@ -75,57 +78,74 @@ def read_topics_file(path: Path) -> Keywords:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise TopicsFileInvalid(f"{path}: cannot be read as JSON ({exc})") from exc
-    if not isinstance(raw, dict) or not raw:
-        raise TopicsFileInvalid(f"{path}: expected an object of topics")
-    topics: dict[str, dict[str, tuple[str, ...]]] = {}
-    for topic, languages in raw.items():
-        if not isinstance(topic, str) or not topic.strip() or len(topic) > 64:
-            raise TopicsFileInvalid(f"{path}: topic names are 1 to 64 characters ({topic!r})")
-        if not isinstance(languages, dict) or not languages:
-            raise TopicsFileInvalid(f"{path}: {topic!r} needs an object of languages with keyword lists")
-        topics[topic] = {}
-        for language, words in languages.items():
-            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-                raise TopicsFileInvalid(f"{path}: {topic!r} / {language!r} needs a list of keywords")
-            topics[topic][language] = tuple(w.strip().lower() for w in words)
-    return topics
+    try:
+        return parse_topics(raw)
+    except TopicsInvalid as exc:
+        raise TopicsFileInvalid(f"{path}: {exc}") from exc
 
 
-def configured_keywords() -> Keywords:
-    """The topics file named by AFTERGLOW_TOPICS_FILE, or the defaults."""
+@lru_cache(maxsize=4)
+def _file_keywords(named: str) -> Keywords:
+    return read_topics_file(Path(named))
+
+
+def configured_keywords(settings: Settings | None = None) -> Keywords:
+    """The topics saved in the browser, else the topics file named by AFTERGLOW_TOPICS_FILE, else the defaults."""
     from afterglow.settings import get_settings
 
-    named = get_settings().topics_file
-    return read_topics_file(Path(named)) if named else DEFAULT_TOPIC_KEYWORDS
+    settings = settings or get_settings()
+    if settings.topic_keywords:
+        return settings.topic_keywords
+    return _file_keywords(settings.topics_file) if settings.topics_file else DEFAULT_TOPIC_KEYWORDS
 
 
 def digest(keywords: Keywords) -> str:
     """Changes whenever a topic or keyword does: part of every analysed hash."""
-    plain = {topic: {lang: list(words) for lang, words in langs.items()} for topic, langs in keywords.items()}
-    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(plain(keywords), sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: The environment's topics (the file's or the defaults), as the process started.
 TOPIC_KEYWORDS: Keywords = configured_keywords()
 TOPICS_DIGEST = digest(TOPIC_KEYWORDS)
+#: The topics this process tags with now, as (digest, keywords): each pass sets them with `use_keywords`.
+_active: tuple[str, Keywords] = (TOPICS_DIGEST, TOPIC_KEYWORDS)
+
+
+def use_keywords(keywords: Keywords) -> str:
+    """Tag with these topics from now on in this process; returns their digest."""
+    global _active
+    if keywords is not _active[1]:
+        found = digest(keywords)
+        if found != _active[0]:
+            _active = (found, keywords)
+    return _active[0]
+
+
+def active_keywords() -> Keywords:
+    """The topics this process tags with now."""
+    return _active[1]
+
+
+def active_digest() -> str:
+    return _active[0]
 
 
 def _english_match(word: str, keyword: str) -> bool:
     return word in (keyword, keyword + "s", keyword + "es") or (len(keyword) >= 5 and word.startswith(keyword))
 
 
-def topic_for(
-    phrase: str, language: str, keywords: Mapping[str, Mapping[str, tuple[str, ...]]] = TOPIC_KEYWORDS
-) -> str | None:
-    """The first topic with a keyword in the phrase, or None."""
-    if keywords is TOPIC_KEYWORDS:
-        return _configured_topic(phrase.lower(), language)
+def topic_for(phrase: str, language: str, keywords: Keywords | None = None) -> str | None:
+    """The first topic with a keyword in the phrase (by default among the active topics), or None."""
+    if keywords is None:
+        return _active_topic(phrase.lower(), language, _active[0])
     return _first_topic(phrase.lower(), language, keywords)
 
 
 @lru_cache(maxsize=16384)
-def _configured_topic(text: str, language: str) -> str | None:
-    # The analyser asks about every word of every comment: the same words, over and over.
-    return _first_topic(text, language, TOPIC_KEYWORDS)
+def _active_topic(text: str, language: str, active_digest: str) -> str | None:
+    # The analyser asks about every word of every comment: the same words, over and over. Keyed by the digest,
+    # so new topics are never answered from the old ones.
+    return _first_topic(text, language, _active[1])
 
 
 def _first_topic(text: str, language: str, keywords: Mapping[str, Mapping[str, tuple[str, ...]]]) -> str | None:

@@ -20,8 +20,8 @@ from litestar.response import Redirect, Template
 
 from accounts.auth import require_roles, signed_in
 from afterglow.numbers import whole_number
+from afterglow.overrides import WEB_MAX_AGE
 from afterglow.web import Now, error_page, form_field
-from feedback.analysis.topics import TOPIC_KEYWORDS
 from feedback.policy import LABELS
 from feedback.services import agents, inbox_list, thread
 from feedback.services.inbox import (
@@ -34,6 +34,7 @@ from feedback.services.inbox import (
     sentence_tone,
 )
 from feedback.services.thread import InvalidChange
+from feedback.services.topic_settings import current_topics
 
 PAGES = "feedback/pages/"
 PARTS = "feedback/partials/"
@@ -82,6 +83,7 @@ class InboxController(Controller):
         user = signed_in(request)
         params = request.query_params
         teams = await inbox_list.team_choices(user)
+        topics = await current_topics(WEB_MAX_AGE)  # the filter's choices, as saved on the topics page
         context: dict[str, Any] = {
             "user": user,
             "language": "en",
@@ -93,7 +95,7 @@ class InboxController(Controller):
             "status_filters": inbox_list.STATUS_FILTERS,
             "kinds": inbox_list.KINDS,
             "labels": LABELS,
-            "topics": list(TOPIC_KEYWORDS),
+            "topics": list(topics),
             "bands": inbox_list.SCORE_BANDS,
             "score_kinds": inbox_list.SCORE_KINDS,
             "duration": duration_text,
@@ -150,7 +152,7 @@ class InboxController(Controller):
             "statuses": STATUSES,
             "status_changes": thread.STATUS_CHANGES,
             "labels": LABELS,
-            "topic_choices": list(TOPIC_KEYWORDS),
+            "topic_choices": list(await current_topics(WEB_MAX_AGE)),
             "kinds": inbox_list.KINDS,
             "tone": sentence_tone,
             "has_lexicon": has_lexicon,

@@ -17,7 +17,7 @@ from accounts.tables import Team
 from afterglow.errors import FieldError
 from afterglow.kinds import KIND_NAMES, NPS_GROUPS, RULE_KINDS, SCALES, SCORES, UNHAPPY_UP_TO, Scale
 from afterglow.numbers import whole_number
-from feedback.analysis.topics import TOPIC_KEYWORDS
+from feedback.analysis.topics import active_keywords
 from feedback.policy import LABELS
 from feedback.services.inbox import (
     OPEN_STATUSES,
@@ -219,7 +219,7 @@ def parse_filters(params: Mapping[str, str], teams: list[TeamChoice]) -> InboxFi
         if team is None:
             raise InvalidFilter("team", "Choose one of your teams.")
     chosen = {name: params.get(name) or "" for name in ("kind", "label", "topic")}
-    for name, allowed in (("kind", KINDS), ("label", LABELS), ("topic", TOPIC_KEYWORDS)):
+    for name, allowed in (("kind", KINDS), ("label", LABELS), ("topic", active_keywords())):
         if chosen[name] and chosen[name] not in allowed:
             raise InvalidFilter(name, f"Choose a {name} from the list.")
     page = params.get("page") or "1"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from feedback.services.learning import active_model
 from feedback.services.routing import route
 from feedback.services.sources import SOURCES, Snapshot, UnknownSource, read_source, source_key
 from feedback.services.tagging import analyse_snapshot, analysed_hash, store_tags
+from feedback.services.topic_settings import current_topics
 from feedback.tables import FeedbackItem, Suggestion
 from reviews.tables import Review
 from surveys.tables import Response
@@ -100,6 +101,7 @@ async def ingest(source: str, source_id: int, now: datetime, *, retag: bool = Fa
     except UnknownSource:
         return Ingested(None)
     model = await active_model()
+    await current_topics()  # the topics as saved now: a change applies from the next item on
     digest = analysed_hash(snapshot, model.version if model else 0)
     tagged = retag or digest != stored_hash
     found = analyse_snapshot(snapshot, model) if tagged else None  # outside any transaction: no lock held meanwhile
@@ -151,7 +153,11 @@ async def ingest_pending(now: datetime | None = None, limit: int = 1000) -> list
 
 
 async def reanalyse(
-    now: datetime, *, on_progress: Callable[[int, int], None] | None = None, batch: int = 500
+    now: datetime,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    batch: int = 500,
+    after_batch: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, int]:
     """Re-tag every feedback item (after a change to the analyser or the topic keywords) and route it again;
     corrections made by people stay. Returns how many were re-tagged, how many labels changed, and how many
@@ -181,6 +187,8 @@ async def reanalyse(
         after = {item["id"]: item["label"] for item in labels}
         changed += sum(1 for row in rows if row["id"] in after and after[row["id"]] != row["label"])
         last_id = rows[-1]["id"]
+        if after_batch:
+            await after_batch()
     return {"reanalysed": reanalysed, "labels_changed": changed, "sources_gone": gone}
 
 

@@ -1,6 +1,7 @@
 """Replies to customers: a staff member writes one on an inbox item; a worker emails it once, in the customer's
 language, threaded with the earlier messages; the first reply sent closes the loop.
 
+The email is in the owner's wording when they wrote one for the customer's language (Admin → Templates, "reply").
 A reply is a ThreadEntry(kind="reply") with a Message-ID chosen when it is written. Sending checks the SentEmail log
 for that Message-ID first, so a task run twice (or the beat catch-up pass racing it) sends one email."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from afterglow.templating import render
 from feedback.services.inbox import may_act, visible
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 from reviews.services.rejection_email import UNDELIVERABLE
+from surveys.services import wording
 from surveys.services.emails import Rendered, deliver
 from surveys.services.links import read_dated, sign_dated
 from surveys.tables import SentEmail
@@ -201,11 +204,21 @@ def signature(author_name: str) -> str:
     return " ".join(part[:1].upper() + part[1:] for part in re.split(r"[._+\-]+", local) if part)
 
 
+def reply_language(feedback: dict[str, Any], settings: Settings) -> str:
+    """The language the email is written in; its wording is looked up for the same one."""
+    return i18n.customer_language(feedback["locale"], settings)
+
+
 def render_reply(
-    entry: dict[str, Any], feedback: dict[str, Any], references: list[str], settings: Settings
+    entry: dict[str, Any],
+    feedback: dict[str, Any],
+    references: list[str],
+    settings: Settings,
+    fields: Mapping[str, str] | None = None,
 ) -> Rendered:
-    """Subject, text and HTML in the customer's language, with the threading headers."""
-    language = i18n.language_for(feedback["locale"])
+    """Subject, text and HTML in the customer's language, with the threading headers. `fields`: the owner's
+    wording for that language (None: the default templates)."""
+    language = reply_language(feedback, settings)
     answer_by_email = reply_to(settings, feedback["thread_token"])
     signed = conversation_token(settings, feedback["thread_token"], entry["at"])
     quoted = "\n\n".join(part for part in (feedback["title"], feedback["text"]) if part.strip())
@@ -238,12 +251,31 @@ def render_reply(
         headers["References"] = " ".join(kept)
     if answer_by_email:
         headers["Reply-To"] = answer_by_email
-    subject = render("feedback/email/reply_subject.txt", language, **context)
+    values = {
+        "customer_name": context["name"],
+        "shop_name": settings.shop_name,
+        "reply_text": entry["body"],
+        "staff_name": context["staff_name"],
+        "conversation_link": context["conversation_url"],
+        "quote": quoted,
+        "product_name": feedback["product_name"] or "",
+        "is_review": feedback["kind"] == "review",
+        "greeted": context["greeted"],
+        "answer_by_email": context["by_email"],
+    }
+    owned = wording.owned_email("reply", language, fields, values, context)
+    if owned is None:
+        owned = (
+            render("feedback/email/reply_subject.txt", language, **context),
+            render("feedback/email/reply.txt", language, **context),
+            render("feedback/email/reply.html", language, **context),
+        )
+    subject, text, html = owned
     return Rendered(
         to=feedback["email"],
         subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
-        text=render("feedback/email/reply.txt", language, **context),
-        html=render("feedback/email/reply.html", language, **context),
+        text=text,
+        html=html,
         headers=headers,
     )
 
@@ -304,7 +336,8 @@ async def send_reply(entry_id: int, now: datetime, settings: Settings) -> str:
     if feedback is None or why_no_reply(feedback):
         await mark_failed(entry_id)
         return "no-address"
-    mail = render_reply(entry, feedback, await earlier_messages(feedback["id"], entry_id), settings)
+    fields = await wording.stored("reply", reply_language(feedback, settings))
+    mail = render_reply(entry, feedback, await earlier_messages(feedback["id"], entry_id), settings, fields)
     delivered = await deliver(mail, entry["message_id"], PURPOSE, None, now, settings)
     await mark_sent(entry, now)
     return "sent" if delivered else "sent-before"

@@ -13,9 +13,11 @@ from piccolo.query.methods.select import Count
 from afterglow.forms import form_field, form_values
 from afterglow.i18n import LANGUAGES
 from afterglow.numbers import whole_number
-from feedback.analysis.topics import TOPIC_KEYWORDS
+from afterglow.overrides import WEB_MAX_AGE
+from feedback.analysis.topics import active_keywords
 from feedback.policy import InvalidRule, Rule, check_conditions
 from feedback.services.rules import team_names
+from feedback.services.topic_settings import current_topics
 from shop.tables import Order, OrderItem
 
 #: The most categories and channels the form offers as checkboxes (the most frequent first).
@@ -68,7 +70,7 @@ async def _most_used(column: Any) -> tuple[str, ...]:
 async def rule_choices() -> Choices:
     """The form's checkboxes: topics the analyser knows, categories and channels the shop's orders use."""
     return Choices(
-        topics=tuple(TOPIC_KEYWORDS),
+        topics=tuple(await current_topics(WEB_MAX_AGE)),
         categories=await _most_used(OrderItem.category),
         channels=await _most_used(Order.channel),
         languages=LANGUAGES,
@@ -162,7 +164,7 @@ class RuleForm:
         """The rule this form describes; InvalidRule when a number is not a number or a topic is unknown.
         Everything else is checked by `check_rule` when saving (and `check_conditions` when previewing)."""
         scores = "Scores are whole numbers, such as 1 or 6."
-        if unknown := [t for t in self.topics if t not in TOPIC_KEYWORDS]:
+        if unknown := [t for t in self.topics if t not in active_keywords()]:
             raise InvalidRule("topics", f"Unknown topic: {unknown[0]}.")
         teams = []
         for team in self.teams:

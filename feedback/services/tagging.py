@@ -14,7 +14,7 @@ from typing import Any
 from accounts.services import Staff
 from feedback.analysis import ANALYSER_VERSION, Analysis, analyse
 from feedback.analysis.learned import LearnedModel
-from feedback.analysis.topics import TOPIC_KEYWORDS, TOPICS_DIGEST
+from feedback.analysis.topics import active_digest, active_keywords
 from feedback.policy import LABELS
 from feedback.services.sources import Snapshot
 from feedback.tables import FeedbackItem, FeedbackTopic
@@ -25,10 +25,10 @@ class InvalidCorrection(ValueError):
 
 
 def analysed_hash(snapshot: Snapshot, model_version: int = 0) -> str:
-    """Everything the tags depend on: the analyser's version, the text, the score, the language hint, and the
-    learned model's version when one is in use."""
+    """Everything the tags depend on: the analyser's version, the active topics, the text, the score, the language
+    hint, and the learned model's version when one is in use."""
     score, scale = snapshot.score
-    basis: list[Any] = [ANALYSER_VERSION, TOPICS_DIGEST, snapshot.analysed_text, score, scale, snapshot.locale]
+    basis: list[Any] = [ANALYSER_VERSION, active_digest(), snapshot.analysed_text, score, scale, snapshot.locale]
     if model_version:
         basis.append(model_version)
     return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
@@ -144,7 +144,7 @@ async def correct_label(feedback_id: int, label: str, by: Staff, now: datetime) 
 
 async def correct_topics(feedback_id: int, topics: list[str], by: Staff, now: datetime) -> None:
     """A person sets the topics (from the configured list); their sentiment is kept where the analyser saw them."""
-    unknown = [t for t in topics if t not in TOPIC_KEYWORDS]
+    unknown = [t for t in topics if t not in active_keywords()]
     if unknown:
         raise InvalidCorrection(f"unknown topic {unknown[0]!r}")
     item = (

@@ -14,10 +14,11 @@ from accounts.services import Staff
 from accounts.tables import Team
 from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
-from feedback.analysis.topics import TOPIC_KEYWORDS
+from afterglow.overrides import WEB_MAX_AGE
 from feedback.policy import LABELS
 from feedback.services import tagging
 from feedback.services.inbox import OPEN_STATUSES, STATUSES, NotYours, ReadOnly, assignable_staff, may_act, visible
+from feedback.services.topic_settings import current_topics
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 
 #: Where each status may go: new → in progress → resolved | won't fix, and a closed item can be reopened.
@@ -225,7 +226,7 @@ async def correct_label(user: Staff, item_id: int, label: str, now: datetime) ->
 async def correct_topics(user: Staff, item_id: int, topics: list[str], now: datetime) -> None:
     """Set the topics by hand (from the configured list; none is a choice); re-analysis keeps them."""
     row = await _handled(user, item_id)
-    if unknown := [t for t in topics if t not in TOPIC_KEYWORDS]:
+    if unknown := [t for t in topics if t not in await current_topics(WEB_MAX_AGE)]:
         raise InvalidChange("topics", f"Unknown topic: {unknown[0]}.")
     chosen = ", ".join(dict.fromkeys(topics)) or "none"
     found = ", ".join((await _analysed(row["feedback"]))["auto_topics"]) or "none"

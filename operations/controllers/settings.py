@@ -18,6 +18,7 @@ from accounts.controllers.admin import Flash, admin_page, back, field
 from afterglow import editable
 from afterglow.brand import brand_of, stylesheet
 from afterglow.forms import form_values
+from afterglow.i18n import LANGUAGE_NAMES
 from afterglow.settings import Settings
 from afterglow.web import AppSettings, Form, Now, error_page
 from operations.services import settings as admin_settings
@@ -35,7 +36,8 @@ def _base(request: HTMXRequest) -> Settings:
 
 def _sent(data: dict[str, Any], key: str) -> str:
     """A field as text; checkboxes (a hidden empty value, then one per ticked box) joined by commas."""
-    return ",".join(form_values(data, key)) if editable.BY_KEY[key].kind == "rules" else field(data, key)
+    ticked = editable.BY_KEY[key].kind in ("rules", "languages")
+    return ",".join(form_values(data, key)) if ticked else field(data, key)
 
 
 class SettingsController(Controller):
@@ -61,6 +63,7 @@ class SettingsController(Controller):
             errors=errors or {},
             brand=brand_of(settings),
             HOLD_RULES=editable.HOLD_RULES,
+            LANGUAGE_NAMES=LANGUAGE_NAMES,
             logo_stored=bool(settings.logo_file),
             **context,
         )

@@ -1,8 +1,10 @@
 """The email that tells a customer their review was not published, why, and where to change it. Sent once per
-rejection: the Message-ID is made of the review and the moment it was rejected, and the log is checked first."""
+rejection: the Message-ID is made of the review and the moment it was rejected, and the log is checked first.
+In the owner's wording when they wrote one for the customer's language (Admin → Templates, "review_rejected")."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -11,10 +13,12 @@ from afterglow import i18n
 from afterglow.brand import brand_of
 from afterglow.settings import Settings
 from afterglow.templating import render
-from reviews.services.moderation import reason_in
+from reviews.services.moderation import PRESET_REASONS, reason_in
 from reviews.tables import Review
+from surveys.services import wording
 from surveys.services.emails import Rendered, deliver
 from surveys.services.links import survey_token
+from surveys.services.wording_preview import DEMO_CUSTOMERS
 from surveys.tables import SentEmail
 
 PURPOSE = "review-rejected"
@@ -54,9 +58,17 @@ async def rejected_review(review_id: int) -> dict[str, Any] | None:
     return row
 
 
-def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) -> Rendered:
-    """Subject, text and HTML in the customer's language; the edit link only when the review came by invitation."""
-    language = i18n.language_for(review["locale"])
+def rejection_language(review: dict[str, Any], settings: Settings) -> str:
+    """The language the email is written in; its wording is looked up for the same one."""
+    return i18n.customer_language(review["locale"], settings)
+
+
+def render_rejection(
+    review: dict[str, Any], now: datetime, settings: Settings, fields: Mapping[str, str] | None = None
+) -> Rendered:
+    """Subject, text and HTML in the customer's language; the edit link only when the review came by invitation.
+    `fields`: the owner's wording for that language (None: the default templates)."""
+    language = rejection_language(review, settings)
     edit_url = ""
     if review["invitation"] is not None and review["invitation_token"]:
         signed = survey_token(settings, review["invitation_token"], now)
@@ -71,14 +83,47 @@ def render_rejection(review: dict[str, Any], now: datetime, settings: Settings) 
         "reason": reason_in(review["reject_reason"], language),
         "edit_url": edit_url,
     }
-    subject = render("reviews/email/rejected_subject.txt", language, **context)
+    values = {
+        "customer_name": review["name"] or "",
+        "shop_name": settings.shop_name,
+        "product_name": review["product_name"],
+        "review_title": review["title"] or "",
+        "reason": context["reason"],
+        "edit_link": edit_url,
+    }
+    owned = wording.owned_email("review_rejected", language, fields, values, context)
+    if owned is None:
+        owned = (
+            render("reviews/email/rejected_subject.txt", language, **context),
+            render("reviews/email/rejected.txt", language, **context),
+            render("reviews/email/rejected.html", language, **context),
+        )
+    subject, text, html = owned
     return Rendered(
         to=review["email"],
         subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
-        text=render("reviews/email/rejected.txt", language, **context),
-        html=render("reviews/email/rejected.html", language, **context),
+        text=text,
+        html=html,
         headers={"Content-Language": language, "Auto-Submitted": "auto-generated"},
     )
+
+
+def preview_rejection(
+    language: str, settings: Settings, fields: Mapping[str, str] | None, to: str, now: datetime
+) -> Rendered:
+    """The template editor's preview: a demo customer's rejected review, rendered as a real one is."""
+    review = {
+        "locale": language,
+        "invitation": 0,
+        "invitation_token": "preview",
+        "order_item": 1,
+        "name": DEMO_CUSTOMERS.get(language, DEMO_CUSTOMERS["en"]),
+        "product_name": "Electric kettle",
+        "title": "Great kettle, see my blog",
+        "reject_reason": PRESET_REASONS[1],
+        "email": to,
+    }
+    return render_rejection(review, now, settings, fields)
 
 
 async def send_rejection_email(review_id: int, now: datetime, settings: Settings) -> str:
@@ -95,7 +140,8 @@ async def send_rejection_email(review_id: int, now: datetime, settings: Settings
     mid = rejection_message_id(settings, review_id, review["moderated_at"])
     if await SentEmail.exists().where(SentEmail.message_id == mid):
         return "sent-before"
-    mail = render_rejection(review, now, settings)
+    fields = await wording.stored("review_rejected", rejection_language(review, settings))
+    mail = render_rejection(review, now, settings, fields)
     if not await deliver(mail, mid, PURPOSE, review["invitation"], now, settings):
         return "sent-before"  # a twin run logged it first
     return "sent"

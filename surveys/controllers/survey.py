@@ -66,7 +66,7 @@ class SurveyController(Controller):
         """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
         in a browser (htmx), so a mail scanner that follows every link stores nothing."""
         view = await open_survey(
-            (await invitation_for_link(signed, now, settings)).id, now, item_reviews, settings.shop_name
+            (await invitation_for_link(signed, now, settings)).id, now, item_reviews, settings.shop_name, settings
         )
         preselected = valid_scores({"nps": nps, "csat": csat})
         for name, score in preselected.items():
@@ -84,7 +84,9 @@ class SurveyController(Controller):
             answers = parse_answers(data, linked.language)
             await submit_answers(linked.id, answers, linked.language, now)
         except InvalidAnswer as exc:
-            view = await open_survey(linked.id, item_reviews=item_reviews, shop_name=settings.shop_name)
+            view = await open_survey(
+                linked.id, item_reviews=item_reviews, shop_name=settings.shop_name, settings=settings
+            )
             # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
             for name, score in valid_scores(data).items():
@@ -110,7 +112,7 @@ class SurveyController(Controller):
         self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
     ) -> Template:
         linked = await invitation_for_link(signed, now, settings)
-        view = await open_survey(linked.id, item_reviews=item_reviews, shop_name=settings.shop_name)
+        view = await open_survey(linked.id, item_reviews=item_reviews, shop_name=settings.shop_name, settings=settings)
         return page(
             "surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=view.item_reviews
         )

@@ -1,12 +1,15 @@
-"""The template editor (`/app/admin/templates`, admins only): the invitation and reminder emails and the survey
-page, per language, with a live preview (htmx for the subject and text; the HTML in a sandboxed frame), a test
-email to oneself, and reset to the default. Saving, resetting and testing are audited by the services."""
+"""The template editor (`/app/admin/templates`, admins only): every customer email (invitation, reminder, review
+rejection, reply) and the survey page, per language, with a live preview (htmx for the subject and text; the HTML in
+a sandboxed frame), a test email to oneself, and reset to the default. Saving, resetting and testing are audited by
+the services."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
@@ -15,12 +18,16 @@ from litestar.response import Redirect, Template
 from accounts.auth import require_roles, signed_in
 from afterglow.i18n import LANGUAGE_NAMES, LANGUAGES
 from afterglow.mail import MailNotSent
+from afterglow.settings import Settings
 from afterglow.web import FRAMABLE_CSP, NO_STORE, AppSettings, Form, Now, form_field, page
 from surveys.controllers.outbox import EMAIL_CSP
 from surveys.services import wording, wording_preview
+from surveys.services.wording_preview import EmailPreviews as EmailPreviewMap
 from surveys.wording_rules import TEMPLATES, WordingRefused, kind_of, slot
 
 PAGE = "surveys/pages/templates_admin.html"
+#: The rejection email's and the reply's preview functions, handed in by app.py (surveys imports neither app).
+EmailPreviews = NamedDependency[EmailPreviewMap]
 DONE = {
     "saved": "Saved: customers get this wording from now on.",
     "reset": "Back to the default wording.",
@@ -68,13 +75,15 @@ class TemplatesController(Controller):
         return await self._page(request, key, lang, fields, done=notice)
 
     @post("/preview", name="surveys:admin-templates-preview", status_code=200)
-    async def preview(self, request: HTMXRequest, settings: AppSettings, data: Form) -> Template:
+    async def preview(self, settings: AppSettings, data: Form, now: Now, wording_previews: EmailPreviews) -> Template:
         """htmx: the subject and text (or the page's texts) of the draft as typed, or why it cannot be saved."""
         key, lang = _chosen(form_field(data, "key"), form_field(data, "lang"))
         context: dict[str, Any] = {"kind": kind_of(key), "labels": _labels(key), "problems": {}}
         try:
             if kind_of(key).is_email:
-                context["mail"] = await wording_preview.preview_email(key, lang, settings, _draft(key, data))
+                context["mail"] = await wording_preview.preview_email(
+                    key, lang, settings, now, wording_previews, _draft(key, data)
+                )
             else:
                 context["view"] = await wording_preview.preview_page(lang, settings, _draft(key, data))
         except WordingRefused as exc:
@@ -83,17 +92,24 @@ class TemplatesController(Controller):
 
     @get("/frame", name="surveys:admin-templates-frame")
     async def frame(
-        self, settings: AppSettings, key: FromQuery[str | None] = None, lang: FromQuery[str | None] = None
+        self,
+        settings: AppSettings,
+        now: Now,
+        wording_previews: EmailPreviews,
+        key: FromQuery[str | None] = None,
+        lang: FromQuery[str | None] = None,
     ) -> Response[str] | Template:
         """The HTML email (or the survey page) as saved, for the preview frame."""
         key, lang = _chosen(key, lang)
-        return await self._frame(settings, key, lang, None)
+        return await self._frame(settings, now, wording_previews, key, lang, None)
 
     @post("/frame", name="surveys:admin-templates-frame-draft", status_code=200)
-    async def frame_draft(self, settings: AppSettings, data: Form) -> Response[str] | Template:
+    async def frame_draft(
+        self, settings: AppSettings, data: Form, now: Now, wording_previews: EmailPreviews
+    ) -> Response[str] | Template:
         """The draft's HTML email (or survey page), posted into the preview frame as the admin types."""
         key, lang = _chosen(form_field(data, "key"), form_field(data, "lang"))
-        return await self._frame(settings, key, lang, _draft(key, data))
+        return await self._frame(settings, now, wording_previews, key, lang, _draft(key, data))
 
     @post("/save", name="surveys:admin-templates-save", status_code=303)
     async def save(self, request: HTMXRequest, data: Form, now: Now) -> Redirect | Template:
@@ -113,7 +129,7 @@ class TemplatesController(Controller):
 
     @post("/test", name="surveys:admin-templates-test", status_code=303)
     async def test_email(
-        self, request: HTMXRequest, settings: AppSettings, data: Form, now: Now
+        self, request: HTMXRequest, settings: AppSettings, data: Form, now: Now, wording_previews: EmailPreviews
     ) -> Redirect | Template:
         """Send the email as typed (unsaved edits included) to the signed-in admin's own address."""
         key, lang = _chosen(form_field(data, "key"), form_field(data, "lang"))
@@ -123,7 +139,9 @@ class TemplatesController(Controller):
             draft = None
         problem = ""
         try:
-            sent_to = await wording_preview.send_test(signed_in(request), key, lang, now, settings, draft)
+            sent_to = await wording_preview.send_test(
+                signed_in(request), key, lang, now, settings, wording_previews, draft
+            )
         except WordingRefused as exc:
             return await self._page(request, key, lang, draft or {}, problems=exc.problems, status_code=400)
         except MailNotSent:
@@ -140,11 +158,17 @@ class TemplatesController(Controller):
         return Redirect(path=path, query_params={"key": key, "lang": lang, **query}, status_code=303)
 
     async def _frame(
-        self, settings: AppSettings, key: str, lang: str, draft: dict[str, str] | None
+        self,
+        settings: Settings,
+        now: datetime,
+        previews: EmailPreviewMap,
+        key: str,
+        lang: str,
+        draft: dict[str, str] | None,
     ) -> Response[str] | Template:
         try:
             if kind_of(key).is_email:
-                mail = await wording_preview.preview_email(key, lang, settings, draft)
+                mail = await wording_preview.preview_email(key, lang, settings, now, previews, draft)
                 return Response(
                     mail.html,
                     media_type="text/html",

@@ -110,7 +110,7 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
     row = await Invitation.select(Invitation.id, Invitation.customer.locale).where(Invitation.token == token).first()
     if row is None:
         raise UnknownInvitation(token)
-    return Linked(int(row["id"]), i18n.language_for(row["customer.locale"]))
+    return Linked(int(row["id"]), i18n.customer_language(row["customer.locale"], settings))
 
 
 async def open_survey(
@@ -118,10 +118,12 @@ async def open_survey(
     now: datetime | None = None,
     item_reviews: ItemSection | None = None,
     shop_name: str | None = None,
+    settings: Settings | None = None,
 ) -> SurveyView:
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever). Given
     `item_reviews`, what it returns for the order's items lands in `view.item_reviews`, read on the same connection.
-    Given `shop_name`, the owner's wording of the page (if any) lands in `view.wording`."""
+    Given `shop_name`, the owner's wording of the page (if any) lands in `view.wording`; given `settings`, the page
+    is in the shop's default language for a customer whose language the shop does not use."""
     # One connection for all reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
     async with Invitation._meta.db.transaction():
         found = await invitation_with_items(invitation_id)
@@ -134,7 +136,8 @@ async def open_survey(
             .first()
         )
         extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
-        language = i18n.language_for(inv["customer.locale"])
+        locale = inv["customer.locale"]
+        language = i18n.customer_language(locale, settings) if settings else i18n.language_for(locale)
         fields = await wording.stored("survey_page", language) if shop_name is not None else None
     if now is not None and inv["opened_at"] is None:
         await Invitation.update({Invitation.opened_at: now}).where(
@@ -231,7 +234,7 @@ async def unsubscribe(signed: str, now: datetime, settings: Settings) -> str:
         raise UnknownInvitation(token)
     await unsubscribe_customer(inv["customer"], now)
     await Invitation.update({Invitation.reminder_due_at: None}).where(Invitation.customer == inv["customer"])
-    return i18n.language_for(inv["customer.locale"])
+    return i18n.customer_language(inv["customer.locale"], settings)
 
 
 async def unsubscribe_language(signed: str, settings: Settings) -> str:
@@ -239,4 +242,4 @@ async def unsubscribe_language(signed: str, settings: Settings) -> str:
     inv = await Invitation.select(Invitation.customer.locale).where(Invitation.token == token).first()
     if inv is None:
         raise UnknownInvitation(token)
-    return i18n.language_for(inv["customer.locale"])
+    return i18n.customer_language(inv["customer.locale"], settings)

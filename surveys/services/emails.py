@@ -41,7 +41,7 @@ async def render_invitation(invitation_id: int, purpose: str, now: datetime, set
         raise LookupError(invitation_id)
     inv, items = found
     items = await with_products(items, settings.base_url)  # the catalogue's titles and images
-    language = i18n.language_for(inv["customer.locale"])
+    language = i18n.customer_language(inv["customer.locale"], settings)
     signed = survey_token(settings, inv["token"], now)
     survey_url = f"{settings.base_url}/s/{signed}"
     unsubscribe_url = f"{settings.base_url}/u/{unsubscribe_token(settings, inv['token'])}"

@@ -1,5 +1,6 @@
-"""Owners' wording of the invitation and reminder emails and the survey page, per language: stored, audited,
-and applied where those are rendered. No stored wording: the translated default templates, as always."""
+"""Owners' wording of customer emails and the survey page, per language: stored, audited, and applied where those
+are rendered (here for surveys; reviews and feedback call `owned_email` for theirs). No stored wording: the
+translated default templates, as always."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from markupsafe import Markup
 from accounts.services import Staff, audit
 from afterglow.templating import render
 from surveys.tables import TemplateOverride
-from surveys.wording_rules import WordingRefused, check, render_all, slot
+from surveys.wording_rules import WordingRefused, check, lacking, render_all, slot
 
 logger = logging.getLogger(__name__)
 
@@ -87,18 +88,31 @@ def email_values(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def owned_email(
+    key: str, language: str, fields: Mapping[str, str] | None, values: Mapping[str, Any], frame: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """Subject, text and HTML of an email in the owner's wording (its HTML inside the email frame, which gets
+    `frame`: shop_name, brand, logo_url), or None when there is none or it cannot be rendered: the caller then sends
+    its default. Whatever goes wrong is logged, never raised: a send must not fail over wording."""
+    if fields is None:
+        return None
+    try:
+        parts = render_all(key, fields, values)
+        if missing := lacking(key, parts, values):
+            raise WordingRefused({"required": f"left out {', '.join(missing)}"})
+        html = render("surveys/email/custom.html", language, **{**frame, "body": Markup(parts["html"])})
+    except Exception as exc:  # checked when saved; a failure now falls back to the default
+        logger.warning("owner's %s wording in %s not used: %s", key, language, exc)
+        return None
+    return " ".join(parts["subject"].split()), parts["text"], html
+
+
 def compose_email(context: Mapping[str, Any], language: str, fields: Mapping[str, str] | None) -> tuple[str, str, str]:
     """Subject, text and HTML of an invitation or reminder: the owner's wording when given (its HTML inside the
     email frame), else the translated default templates."""
     key = "reminder" if context["reminder"] else "invitation"
-    if fields is not None:
-        try:
-            parts = render_all(key, fields, email_values(context))
-        except WordingRefused as exc:  # checked when saved; a failure here falls back to the default
-            logger.warning("owner's %s wording in %s not used: %s", key, language, exc)
-        else:
-            html = render("surveys/email/custom.html", language, body=Markup(parts["html"]), **context)
-            return parts["subject"], parts["text"], html
+    if owned := owned_email(key, language, fields, email_values(context), context):
+        return owned
     subject = render("surveys/email/subject.txt", language, **context).strip()
     text = render("surveys/email/invitation.txt", language, **context)
     html = render("surveys/email/invitation.html", language, **context)

@@ -1,9 +1,10 @@
 """The template editor's preview and test email: the real rendering path (the one dispatch uses) with a demo
-customer and order, in the saved wording, the default, or a draft being typed."""
+customer and order, in the saved wording, the default, or a draft being typed. The rejection email and the reply
+are rendered by reviews and feedback: app.py hands their preview functions in (`EmailPreviews`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,10 @@ from surveys.wording_rules import check, slot
 DEMO_CUSTOMERS = {"en": "Alex Morgan", "de": "Anna Schmidt", "hu": "Kovács Anna"}
 DEMO_PRODUCTS = (("Ceramic mug set", "mug-set.png", 2), ("Electric kettle", "kettle.png", 1))
 DEMO_ORDER = "PREVIEW-1001"
+
+#: An email of a higher app, rendered for a demo customer: (language, settings, owner's fields or None, to, now).
+EmailPreview = Callable[[str, Settings, Mapping[str, str] | None, str, datetime], Rendered]
+EmailPreviews = Mapping[str, EmailPreview]
 
 
 def demo_context(key: str, language: str, settings: Settings) -> dict[str, Any]:
@@ -57,10 +62,18 @@ async def editor_fields(key: str, language: str) -> tuple[dict[str, str], bool]:
 
 
 async def preview_email(
-    key: str, language: str, settings: Settings, draft: Mapping[str, str] | None = None, to: str = ""
+    key: str,
+    language: str,
+    settings: Settings,
+    now: datetime,
+    previews: EmailPreviews,
+    draft: Mapping[str, str] | None = None,
+    to: str = "",
 ) -> Rendered:
     """The email a demo customer would get: from a draft (checked first: WordingRefused), or as saved."""
     fields = check(key, draft) if draft is not None else await wording.stored(key, language)
+    if key in previews:
+        return previews[key](language, settings, fields, to, now)
     return composed(to, demo_context(key, language, settings), language, fields)
 
 
@@ -88,14 +101,20 @@ async def staff_email(actor: Staff) -> str:
 
 
 async def send_test(
-    actor: Staff, key: str, language: str, now: datetime, settings: Settings, draft: Mapping[str, str] | None = None
+    actor: Staff,
+    key: str,
+    language: str,
+    now: datetime,
+    settings: Settings,
+    previews: EmailPreviews,
+    draft: Mapping[str, str] | None = None,
 ) -> str:
     """Send the previewed email to the signed-in person through the normal mail path; returns the address ("" when
     they have none). MailNotSent when the mail server refuses; WordingRefused for a broken draft."""
     to = await staff_email(actor)
     if not to:
         return ""
-    mail = await preview_email(key, language, settings, draft, to=to)
+    mail = await preview_email(key, language, settings, now, previews, draft, to=to)
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
     mid = message_id(settings, 0, f"template-test.{key}.{language}.{stamp}", str(actor.id))
     await deliver(mail, mid, "template-test", None, now, settings)

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -91,8 +92,9 @@ class LiveApp:
             return response.json()
 
 
-@pytest.fixture(scope="session")
-def live_app() -> Iterator[LiveApp]:
+@contextmanager
+def running_app(name: str = "server") -> Iterator[LiveApp]:
+    """A migrated app on a fresh SQLite database of its own, served by uvicorn until the block ends."""
     data_dir = Path(tempfile.mkdtemp(prefix="afterglow-e2e-"))
     port = free_port()
     api_key = "e2e-api-key"
@@ -110,8 +112,15 @@ def live_app() -> Iterator[LiveApp]:
     finally:
         server.stop()
         E2E_ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(data_dir / "server.log", E2E_ARTIFACTS / "server.log")
+        shutil.copyfile(data_dir / "server.log", E2E_ARTIFACTS / f"{name}.log")
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_app() -> Iterator[LiveApp]:
+    """The app most browser tests share for the whole run."""
+    with running_app() as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

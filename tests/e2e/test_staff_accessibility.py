@@ -9,13 +9,14 @@ The pages are filled by `afterglow demo` (orders, answers, reviews, suggestions,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.harness import run_python
-from tests.e2e.conftest import LiveApp
+from tests.e2e.conftest import LiveApp, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -86,8 +87,11 @@ WIDE = """(limit) => [...document.querySelectorAll('body *')].filter(e => e.getB
 
 
 @pytest.fixture(scope="module")
-def demo_shop(live_app: LiveApp) -> None:
-    run_python("-m", "operations.cli", "demo", env=live_app.env)
+def demo_app() -> Iterator[LiveApp]:
+    """An app of its own filled by `afterglow demo`: the shared app's teams and users are not the demo's."""
+    with running_app("demo-server") as app:
+        run_python("-m", "operations.cli", "demo", env=app.env)
+        yield app
 
 
 def sign_in(page: Any, base_url: str) -> None:
@@ -144,38 +148,38 @@ def check(page: Any, url: str, width: int, artifacts: Path, name: str) -> list[s
 
 @pytest.mark.parametrize("device", [SMALL_PHONE, PHONE, LAPTOP], ids=["320px", "390px", "1280px"])
 def test_every_staff_page_passes_axe_and_fits_a_phone(
-    live_app: LiveApp, browser: Any, artifacts: Path, demo_shop: None, device: dict[str, Any]
+    demo_app: LiveApp, browser: Any, artifacts: Path, device: dict[str, Any]
 ) -> None:
     width = device["viewport"]["width"]
     report: list[str] = []
     anonymous = browser.new_context(**device, bypass_csp=True)  # axe is injected inline
     try:
         page = anonymous.new_page()
-        report += [f"/login: {p}" for p in check(page, f"{live_app.base_url}/login", width, artifacts, "login")]
+        report += [f"/login: {p}" for p in check(page, f"{demo_app.base_url}/login", width, artifacts, "login")]
     finally:
         anonymous.close()
     context = browser.new_context(**device, bypass_csp=True)
     try:
         page = context.new_page()
-        sign_in(page, live_app.base_url)
-        paths = staff_pages(page, live_app.base_url)
+        sign_in(page, demo_app.base_url)
+        paths = staff_pages(page, demo_app.base_url)
         assert len(paths) >= 20, paths
         for path in paths:
             name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-")
-            report += [f"{path}: {p}" for p in check(page, f"{live_app.base_url}{path}", width, artifacts, name)]
+            report += [f"{path}: {p}" for p in check(page, f"{demo_app.base_url}{path}", width, artifacts, name)]
     finally:
         context.close()
     (artifacts / f"a11y-report-{width}.txt").write_text("\n".join(report) + "\n")
     assert not report, f"{len(report)} problems at {width} px:\n" + "\n".join(report)
 
 
-def test_the_inbox_is_compact_on_a_phone(live_app: LiveApp, browser: Any, artifacts: Path, demo_shop: None) -> None:
+def test_the_inbox_is_compact_on_a_phone(demo_app: LiveApp, browser: Any, artifacts: Path) -> None:
     """A page of the inbox (25 items) is a few screens of a 390 × 844 phone (it was 17 for 20 items): compact cards."""
     context = browser.new_context(**PHONE)
     try:
         page = context.new_page()
-        sign_in(page, live_app.base_url)
-        page.goto(f"{live_app.base_url}/app/inbox?status=")
+        sign_in(page, demo_app.base_url)
+        page.goto(f"{demo_app.base_url}/app/inbox?status=")
         rows = page.locator("#inbox-list tbody tr").count()
         assert rows >= 10, "the demo shop fills at least half a page of the inbox"
         height = page.locator("#inbox-list table").bounding_box()["height"]

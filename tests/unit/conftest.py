@@ -21,6 +21,7 @@ from afterglow import overrides  # noqa: E402
 from afterglow.celery_app import celery_app  # noqa: E402
 from afterglow.settings import Settings, get_settings  # noqa: E402
 from app import create_app  # noqa: E402
+from feedback.analysis import topics  # noqa: E402
 
 celery_app.conf.task_always_eager = True
 # Real PBKDF2 hashing, with fewer rounds than production's 600,000 (~0.2 s each): the unit suite signs in
@@ -39,6 +40,7 @@ async def empty_tables(migrated: None) -> None:
     for table in reversed(Finder().get_table_classes()):
         await table.delete(force=True)
     overrides.drop_cached_read()
+    topics.use_keywords(topics.TOPIC_KEYWORDS)  # the environment's topics, whatever a test saved
 
 
 @pytest.fixture

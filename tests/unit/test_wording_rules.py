@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from surveys.wording_defaults import starter
-from surveys.wording_rules import SAMPLE_VALUES, WordingRefused, check, render_all
+from surveys.wording_rules import REPLY_SAMPLES, SAMPLE_VALUES, TEMPLATES, WordingRefused, check, lacking, render_all
 
 
 def refused(key: str, **parts: str) -> dict[str, str]:
@@ -14,11 +14,11 @@ def refused(key: str, **parts: str) -> dict[str, str]:
     return caught.value.problems
 
 
-@pytest.mark.parametrize("key", ["invitation", "reminder", "survey_page"])
+@pytest.mark.parametrize("key", list(TEMPLATES))
 @pytest.mark.parametrize("language", ["en", "de", "hu"])
 def test_every_starter_passes_its_own_checks(key: str, language: str) -> None:
     fields = check(key, starter(key, language))
-    assert all(render_all(key, fields, SAMPLE_VALUES).values())
+    assert all(render_all(key, fields, TEMPLATES[key].samples).values())
 
 
 def test_the_german_starter_is_german() -> None:
@@ -75,3 +75,28 @@ def test_customer_names_are_escaped_in_html_and_kept_in_text() -> None:
     out = render_all("invitation", fields, values)
     assert "<script>" not in out["html"] and "&lt;script&gt;" in out["html"]
     assert '<script>alert("x")</script>' in out["text"]
+
+
+def test_a_reply_keeps_its_paragraphs_and_line_breaks_in_html_escaped_and_its_text_as_written() -> None:
+    fields = check("reply", starter("reply", "en"))
+    text = "Sorry <b>Ann</b>!\nLine two.\n\nNew paragraph."
+    out = render_all("reply", fields, {**REPLY_SAMPLES, "reply_text": text, "quote": ""})
+    assert '<p style="margin:0 0 12px;">Sorry &lt;b&gt;Ann&lt;/b&gt;!<br>Line two.</p>' in out["html"]
+    assert '<p style="margin:0 0 12px;">New paragraph.</p>' in out["html"]
+    assert text in out["text"] and "What you wrote" not in out["text"] + out["html"]
+
+
+def test_the_edit_link_may_sit_in_a_branch_for_reviews_without_an_invitation() -> None:
+    fields = check("review_rejected", starter("review_rejected", "en"))
+    out = render_all("review_rejected", fields, {**TEMPLATES["review_rejected"].samples, "edit_link": ""})
+    assert "change your review" not in out["text"] and "href" not in out["html"]
+
+
+def test_a_required_value_left_out_by_a_branch_the_samples_did_not_take_is_named() -> None:
+    starting = starter("reply", "en")
+    fields = check(
+        "reply", {**starting, "text": "{% if not greeted %}{{ reply_text }}{% endif %} {{ conversation_link }}"}
+    )
+    values = {**REPLY_SAMPLES, "greeted": True, "reply_text": "Hello Ann, sorry!"}
+    assert lacking("reply", render_all("reply", fields, values), values) == ["text: {{ reply_text }}"]
+    assert lacking("reply", render_all("reply", fields, REPLY_SAMPLES), REPLY_SAMPLES) == []
