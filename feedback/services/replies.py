@@ -23,7 +23,6 @@ from afterglow.brand import brand_of
 from afterglow.failures import skip_bad_row
 from afterglow.mail import MailNotSent
 from afterglow.settings import Settings
-from afterglow.templating import render
 from feedback.services.inbox import may_act, visible
 from feedback.tables import FeedbackItem, InboxItem, ThreadEntry
 from reviews.services.rejection_email import UNDELIVERABLE
@@ -263,17 +262,11 @@ def render_reply(
         "greeted": context["greeted"],
         "answer_by_email": context["by_email"],
     }
-    owned = wording.owned_email("reply", language, fields, values, context)
-    if owned is None:
-        owned = (
-            render("feedback/email/reply_subject.txt", language, **context),
-            render("feedback/email/reply.txt", language, **context),
-            render("feedback/email/reply.html", language, **context),
-        )
-    subject, text, html = owned
+    defaults = ("feedback/email/reply_subject.txt", "feedback/email/reply.txt", "feedback/email/reply.html")
+    subject, text, html = wording.email_or_default("reply", language, fields, values, context, defaults)
     return Rendered(
         to=feedback["email"],
-        subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
+        subject=subject,
         text=text,
         html=html,
         headers=headers,

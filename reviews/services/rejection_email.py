@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 from afterglow import i18n
 from afterglow.brand import brand_of
 from afterglow.settings import Settings
-from afterglow.templating import render
 from reviews.services.moderation import PRESET_REASONS, reason_in
 from reviews.tables import Review
 from surveys.services import wording
@@ -91,17 +90,11 @@ def render_rejection(
         "reason": context["reason"],
         "edit_link": edit_url,
     }
-    owned = wording.owned_email("review_rejected", language, fields, values, context)
-    if owned is None:
-        owned = (
-            render("reviews/email/rejected_subject.txt", language, **context),
-            render("reviews/email/rejected.txt", language, **context),
-            render("reviews/email/rejected.html", language, **context),
-        )
-    subject, text, html = owned
+    defaults = ("reviews/email/rejected_subject.txt", "reviews/email/rejected.txt", "reviews/email/rejected.html")
+    subject, text, html = wording.email_or_default("review_rejected", language, fields, values, context, defaults)
     return Rendered(
         to=review["email"],
-        subject=" ".join(subject.split()),  # a product name cannot break the header onto a new line
+        subject=subject,
         text=text,
         html=html,
         headers={"Content-Language": language, "Auto-Submitted": "auto-generated"},

@@ -1,5 +1,5 @@
 """Owners' wording of customer emails and the survey page, per language: stored, audited, and applied where those
-are rendered (here for surveys; reviews and feedback call `owned_email` for theirs). No stored wording: the
+are rendered (here for surveys; reviews and feedback call `email_or_default` for theirs). No stored wording: the
 translated default templates, as always."""
 
 from __future__ import annotations
@@ -107,16 +107,29 @@ def owned_email(
     return " ".join(parts["subject"].split()), parts["text"], html
 
 
+def email_or_default(
+    key: str,
+    language: str,
+    fields: Mapping[str, str] | None,
+    values: Mapping[str, Any],
+    context: Mapping[str, Any],
+    defaults: tuple[str, str, str],
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of a customer email: the owner's wording when given and it renders (`owned_email`),
+    else the translated default templates `defaults` (subject, text, HTML) with `context`. The subject is one line
+    either way: a name in it cannot break the header onto a new line."""
+    if owned := owned_email(key, language, fields, values, context):
+        return owned
+    subject, text, html = (render(template, language, **context) for template in defaults)
+    return " ".join(subject.split()), text, html
+
+
 def compose_email(context: Mapping[str, Any], language: str, fields: Mapping[str, str] | None) -> tuple[str, str, str]:
     """Subject, text and HTML of an invitation or reminder: the owner's wording when given (its HTML inside the
     email frame), else the translated default templates."""
     key = "reminder" if context["reminder"] else "invitation"
-    if owned := owned_email(key, language, fields, email_values(context), context):
-        return owned
-    subject = render("surveys/email/subject.txt", language, **context).strip()
-    text = render("surveys/email/invitation.txt", language, **context)
-    html = render("surveys/email/invitation.html", language, **context)
-    return subject, text, html
+    defaults = ("surveys/email/subject.txt", "surveys/email/invitation.txt", "surveys/email/invitation.html")
+    return email_or_default(key, language, fields, email_values(context), context, defaults)
 
 
 def page_wording(fields: Mapping[str, str] | None, values: Mapping[str, Any], kind: str) -> dict[str, str]:
