@@ -24,6 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# Re-exported: the importers and tests read these from the format module.
+from afterglow.csvfiles import UnknownHeader as UnknownHeader
+from afterglow.csvfiles import normalise_header as normalise_header
+from afterglow.csvfiles import recognise_header
+
 Row = Mapping[str, str]
 
 STARS = 5
@@ -76,10 +81,6 @@ class Skipped(Exception):
 
 class BadRow(ValueError):
     """The row cannot be read; the message names the column."""
-
-
-class UnknownHeader(ValueError):
-    """The header row is no export we read; the message names the columns missing for the closest one."""
 
 
 @dataclass(frozen=True)
@@ -342,28 +343,7 @@ TRUSTPILOT = ReviewFormat(
 FORMATS = (JUDGEME, YOTPO, YOTPO_TITLED, STAMPED, SHOPIFY, TRUSTPILOT)
 
 
-def normalise_header(header: Sequence[str]) -> list[str]:
-    return [name.strip().lower() for name in header]
-
-
 def recognise(header: Sequence[str]) -> ReviewFormat:
     """The export a file with this header row (as `normalise_header` gives it) comes from; UnknownHeader naming
     the columns missing for the closest one otherwise."""
-    names = set(header)
-    for fmt in FORMATS:
-        if all(column.lower() in names for column in fmt.signature):
-            return _complete(fmt, names)
-    closest = min(FORMATS, key=lambda fmt: len(_missing(fmt, names)))
-    return _complete(closest, names)
-
-
-def _missing(fmt: ReviewFormat, names: set[str]) -> list[str]:
-    return [column for column in fmt.required if column.lower() not in names]
-
-
-def _complete(fmt: ReviewFormat, names: set[str]) -> ReviewFormat:
-    missing = _missing(fmt, names)
-    if missing:
-        known = ", ".join(f.title for f in FORMATS)
-        raise UnknownHeader(f"the header row lacks the column(s) {', '.join(missing)} of {fmt.title} (read: {known})")
-    return fmt
+    return recognise_header(header, FORMATS)

@@ -22,6 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# Re-exported: the importers and tests read these from the format module.
+from afterglow.csvfiles import UnknownHeader as UnknownHeader
+from afterglow.csvfiles import normalise_header as normalise_header
+from afterglow.csvfiles import recognise_header
+
 Row = Mapping[str, str]
 
 #: Our own columns.
@@ -71,10 +76,6 @@ class OrderFormat:
 
     def label(self, column: str) -> str:
         return self.labels.get(column, column)
-
-
-class UnknownHeader(ValueError):
-    """The header row is no format we read; the message names the columns missing for the closest one."""
 
 
 def _ours(row: Row) -> OrderRow:
@@ -217,29 +218,7 @@ WOOCOMMERCE = OrderFormat(
 FORMATS = (AFTERGLOW, SHOPIFY, WOOCOMMERCE)
 
 
-def normalise_header(header: Sequence[str]) -> list[str]:
-    return [name.strip().lower() for name in header]
-
-
 def recognise(header: Sequence[str]) -> OrderFormat:
     """The format of a file with this header row (names as `normalise_header` gives them); UnknownHeader naming the
-    columns missing for the closest format otherwise."""
-    names = set(header)
-    for fmt in (SHOPIFY, WOOCOMMERCE, AFTERGLOW):
-        if all(column.lower() in names for column in fmt.signature):
-            return _complete(fmt, names)
-    # The format with the fewest columns missing; ties go to our own, the one people write by hand.
-    closest = min(FORMATS, key=lambda fmt: len(_missing(fmt, names)))
-    return _complete(closest, names)
-
-
-def _missing(fmt: OrderFormat, names: set[str]) -> list[str]:
-    return [column for column in fmt.required if column.lower() not in names]
-
-
-def _complete(fmt: OrderFormat, names: set[str]) -> OrderFormat:
-    missing = _missing(fmt, names)
-    if missing:
-        known = "; ".join(f.title for f in FORMATS)
-        raise UnknownHeader(f"the header row lacks the column(s) {', '.join(missing)} of {fmt.title} (read: {known})")
-    return fmt
+    columns missing for the closest format otherwise (ties go to our own, the one people write by hand)."""
+    return recognise_header(header, FORMATS, signatures_first=(SHOPIFY, WOOCOMMERCE, AFTERGLOW), separator="; ")
