@@ -26,7 +26,7 @@ from afterglow.logs import RequestLogMiddleware
 from afterglow.ratelimit import RATE_LIMIT_STORE, rate_limit_store, too_many_requests_json
 from afterglow.settings import ROOT, Settings, get_settings
 from afterglow.templating import environment
-from afterglow.web import database_unavailable, ids_in_range, now, security_headers, server_error, settings_provider
+from afterglow.web import IdsInRange, database_unavailable, now, security_headers, server_error, settings_provider
 from feedback.controllers.channels import NotificationsController
 from feedback.controllers.dashboard import DashboardController
 from feedback.controllers.inbound import InboundEmailController
@@ -56,7 +56,7 @@ from shop.controllers.orders import OrdersController
 from shop.controllers.products import ProductsController
 from shop.controllers.webhooks import WebhooksController
 from surveys.controllers.outbox import DevOutboxController
-from surveys.controllers.survey import SurveyController
+from surveys.controllers.survey import ITEM_SECTION, SurveyController
 from surveys.controllers.templates_admin import TemplatesController
 from surveys.controllers.unsubscribe import UnsubscribeController
 from surveys.services.wording_preview import EmailPreviews
@@ -158,8 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,
             exclude=[r"^/(api|webhooks|s|u|r|widget|feeds)/", r"^/feedback(/embed)?/?$"],
         ),
-        middleware=[RequestLogMiddleware, RefuseUnreadableBodies],
-        guards=[ids_in_range],
+        middleware=[RequestLogMiddleware, IdsInRange, RefuseUnreadableBodies],
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={
@@ -169,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable),
             HTTP_500_INTERNAL_SERVER_ERROR: server_error,
         },
-        state=State({"settings": settings}),
+        state=State({"settings": settings, ITEM_SECTION: item_reviews}),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         debug=False,

@@ -18,6 +18,7 @@ T = TypeVar("T")
 #: How long a web process reuses the stored settings it read: a survey page does not pay a query for them.
 WEB_MAX_AGE = 2.0
 _read: tuple[float, dict[str, Any]] | None = None  # (monotonic time, values) of this process's last read
+_overlaid: tuple[Settings, dict[str, Any], Settings] | None = None  # (base, the read's values, the result)
 
 
 async def stored() -> dict[str, Any]:
@@ -36,12 +37,20 @@ async def effective_settings(base: Settings, max_age: float = 0.0) -> Settings:
     global _read
     if max_age <= 0 or _read is None or time.monotonic() - _read[0] > max_age:
         _read = (time.monotonic(), await stored())
-    return editable.overlay(base, _read[1])
+    return _overlay(base, _read[1])
+
+
+def _overlay(base: Settings, values: dict[str, Any]) -> Settings:
+    """`editable.overlay`, kept for as long as the same base and the same read are asked for again."""
+    global _overlaid
+    if _overlaid is None or _overlaid[0] is not base or _overlaid[1] is not values:
+        _overlaid = (base, values, editable.overlay(base, values))
+    return _overlaid[2]
 
 
 def drop_cached_read() -> None:
-    global _read
-    _read = None
+    global _read, _overlaid
+    _read = _overlaid = None
 
 
 async def current_settings() -> Settings:

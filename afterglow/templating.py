@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -53,3 +54,34 @@ def current_brand(context: Context) -> Brand:
 def render(template: str, language: str, **context: Any) -> str:
     """Render a template outside a request (emails), in the reader's language."""
     return environment().get_template(template).render(language=i18n.language_for(language), **context)
+
+
+class RenderMemo:
+    """Pages kept by everything they were rendered from, the most recently used `size` of them.
+
+    A page's HTML is a function of its template and its context alone, so the key is the template's name and the
+    context's `repr` (dataclasses and containers show every value they hold): any change in what the page shows is
+    a new key, and nothing needs to be invalidated. `request` is given to the render (for `url_for`) but is no
+    part of the key: a page kept here may use it only to build addresses."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pages: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.renders = 0
+
+    def render(self, template: str, context: dict[str, Any], request: Any = None) -> str:
+        key = (template, repr(sorted(context.items())))
+        html = self.pages.get(key)
+        if html is not None:
+            self.pages.move_to_end(key)
+            return html
+        html = environment().get_template(template).render(**context, request=request)
+        self.renders += 1
+        self.pages[key] = html
+        if len(self.pages) > self.size:
+            self.pages.popitem(last=False)
+        return html
+
+
+#: Customers' survey pages: a repeat view renders nothing when nothing on the page changed.
+SURVEY_PAGES = RenderMemo(1024)

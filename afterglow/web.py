@@ -6,25 +6,22 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response
-from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
+from litestar import MediaType, Request, Response
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Template
 from litestar.types import Message, Scope
 
 from afterglow import i18n
-from afterglow.brand import brand_of
+from afterglow.brand import Brand, brand_of
 from afterglow.forms import form_field as form_field  # handlers import it from here
 from afterglow.logs import REQUEST_ID
 from afterglow.numbers import MAX_ROW_ID
 from afterglow.overrides import WEB_MAX_AGE, effective_settings
 from afterglow.settings import Settings
-from afterglow.templating import render
+from afterglow.templating import RenderMemo, render
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +52,12 @@ FRAMABLE_HEADERS = {
 }
 
 
+_ENCODED = {
+    framable: [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    for framable, headers in ((False, SECURITY_HEADERS), (True, FRAMABLE_HEADERS))
+}
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
     """A `before_send` hook: the headers go on every response, error pages, redirects and 404s included
     (an `after_request` hook never sees responses made from exceptions). A handler's own values win."""
@@ -62,18 +65,26 @@ async def security_headers(message: Message, scope: Scope) -> None:
         return
     handler = scope.get("route_handler")
     framable = handler is not None and bool((handler.opt or {}).get(FRAME_OK))
-    message.setdefault("headers", [])
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in (FRAMABLE_HEADERS if framable else SECURITY_HEADERS).items():
-        headers.setdefault(name, value)
+    headers = message.get("headers")
+    if not isinstance(headers, list):
+        headers = message["headers"] = list(headers or [])
+    given = {name.lower() for name, _ in headers}
+    headers.extend(header for header in _ENCODED[framable] if header[0] not in given)
 
 
-def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard on every route: an integer in a path is a row id, and one that no row can have (zero, negative,
-    past the database integer) names nothing, so it is a 404 before the database is asked."""
-    for value in connection.path_params.values():
-        if isinstance(value, int) and not 0 < value <= MAX_ROW_ID:
-            raise NotFoundException(detail="not found")
+class IdsInRange:
+    """ASGI middleware on every route: an integer in a path is a row id, and one that no row can have (zero,
+    negative, past the database integer) names nothing, so it is a 404 before the database is asked. (As a guard
+    it cost a copy of the route handler per request.)"""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        for value in (scope.get("path_params") or {}).values():
+            if isinstance(value, int) and not 0 < value <= MAX_ROW_ID:
+                raise NotFoundException(detail="not found")
+        await self.app(scope, receive, send)
 
 
 #: Injected into handlers by name (see app.py); tests move the clock with time-machine.
@@ -90,9 +101,13 @@ def settings_provider(base: Settings) -> Any:
     `WEB_MAX_AGE` seconds ago in this process), and the shop's brand kept on the request for the page templates
     (`current_brand()`)."""
 
+    kept: list[tuple[Settings, Brand]] = []  # the brand of the settings last given
+
     async def provide(request: Request) -> Settings:
         settings = await effective_settings(base, max_age=WEB_MAX_AGE)
-        request.state.brand = brand_of(settings)
+        if not kept or kept[0][0] is not settings:
+            kept[:] = [(settings, brand_of(settings))]
+        request.state.brand = kept[0][1]
         return settings
 
     return provide
@@ -114,6 +129,15 @@ def error_page(request: Request, status: int, title: str, message: str, language
         status=status,
     )
     return Response(html, status_code=status, media_type="text/html")
+
+
+def remembered_page(
+    request: Request, memo: RenderMemo, template: str, language: str, **context: object
+) -> Response[str]:
+    """A page rendered through `memo` (see `RenderMemo`), with the shop's brand the `settings` dependency kept."""
+    brand = request.scope.get("state", {}).get("brand")
+    html = memo.render(template, {"language": language, "brand": brand, **context}, request)
+    return Response(html, media_type=MediaType.HTML)
 
 
 def page(

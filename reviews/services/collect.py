@@ -12,17 +12,16 @@ from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
 from afterglow.settings import Settings
 from reviews.policy import display_name, held_rule, parse_rating
+from reviews.services.item_read import products_of_items, reviews_of_items
 from reviews.services.photos import (
     MAX_PHOTOS,
     CheckedPhoto,
     PhotoRejected,
     clean_photos,
-    photos_of,
     remove_photo_file,
     store_photo,
 )
 from reviews.tables import Review, ReviewPhoto
-from shop.services.catalogue import shown_products
 from shop.tables import OrderItem
 from surveys.tables import Invitation
 
@@ -126,35 +125,31 @@ async def reviewable_items(invitation_id: int) -> list[ItemReview]:
     """The items of the invitation's order, one per product, with the customer's reviews; none for a support
     survey. Every delivered product is offered, whatever scores the customer gave: no review gating. A line the
     shop refunded is not offered."""
-    inv = await Invitation.select(Invitation.kind, Invitation.order).where(Invitation.id == invitation_id).first()
+    inv = (
+        await Invitation.select(Invitation.kind, Invitation.order, Invitation.order.external_id)
+        .where(Invitation.id == invitation_id)
+        .first()
+    )
     if inv is None:
         return []
     rows = (
-        await OrderItem.select(OrderItem.id, OrderItem.sku, OrderItem.name)
+        await OrderItem.select(
+            OrderItem.id, OrderItem.sku, OrderItem.name, OrderItem.product_ref, OrderItem.variant_ref
+        )
         .where((OrderItem.order == inv["order"]) & OrderItem.returned_at.is_null())
         .order_by(OrderItem.id)
     )
+    for row in rows:
+        row["order.external_id"] = inv["order.external_id"]
     return await item_reviews(inv["kind"], rows)
 
 
 async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview]:
-    """The survey's items (`id`, `sku`, `name`, in order), one per product, with the customer's reviews.
-    The survey page passes what it has already read, so this costs one query (two with photos), and two for the
-    products' titles and images in the catalogue."""
+    """The survey's items (`id`, `sku`, `name`, `product_ref`, `variant_ref`, `order.external_id`, in order), one
+    per product, with the customer's reviews and the catalogue's title and image: two statements."""
     if kind != "order" or not rows:
         return []
-    reviews = await Review.select(
-        Review.id,
-        Review.order_item,
-        Review.rating,
-        Review.title,
-        Review.text,
-        Review.status,
-        Review.reject_reason,
-        Review.reply_text,
-    ).where(Review.order_item.is_in([row["id"] for row in rows]))
-    photos = await photos_of([review["id"] for review in reviews])
-    by_item = {review["order_item"]: review for review in reviews}
+    by_item = await reviews_of_items([row["id"] for row in rows])
     items: dict[str, ItemReview] = {}
     for row in rows:
         review = by_item.get(row["id"])
@@ -173,12 +168,12 @@ async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview
                 review["reject_reason"],
                 review["reply_text"],
             )
-            item.photos = photos.get(review["id"], [])
+            item.photos = review["photos"]
         items[row["sku"]] = item
-    shown = await shown_products([item.id for item in items.values()])
+    shown = await products_of_items([row for row in rows if row["id"] in {item.id for item in items.values()}])
     for item in items.values():
         if item.id in shown:
-            item.product_title, item.product_image = shown[item.id].title, shown[item.id].image_url
+            item.product_title, item.product_image = shown[item.id]
     return list(items.values())
 
 

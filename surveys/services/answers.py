@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from afterglow import i18n
+from afterglow import hotsql, i18n
 from afterglow.celery_app import announce_saved
 from afterglow.errors import FieldError
 from afterglow.kinds import COLUMN_SCALES
 from afterglow.settings import Settings
 from shop.services.orders import unsubscribe_customer
-from surveys.services import wording
-from surveys.services.invitations import invitation_with_items
+from surveys.services import survey_read, wording
 from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response
 
@@ -104,13 +103,16 @@ class Linked:
     language: str
 
 
+_LINKED = "SELECT i.id, c.locale FROM invitation i JOIN customer c ON c.id = i.customer WHERE i.token = $1"
+
+
 async def invitation_for_link(signed: str, now: datetime, settings: Settings) -> Linked:
     """The invitation a survey link belongs to; LinkInvalid, LinkExpired or UnknownInvitation otherwise."""
     token = read_survey_token(settings, signed, now)
-    row = await Invitation.select(Invitation.id, Invitation.customer.locale).where(Invitation.token == token).first()
-    if row is None:
+    rows = await hotsql.fetch(_LINKED, token)
+    if not rows:
         raise UnknownInvitation(token)
-    return Linked(int(row["id"]), i18n.customer_language(row["customer.locale"], settings))
+    return Linked(int(rows[0]["id"]), i18n.customer_language(rows[0]["locale"], settings))
 
 
 async def open_survey(
@@ -121,28 +123,50 @@ async def open_survey(
     settings: Settings | None = None,
 ) -> SurveyView:
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever). Given
-    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`, read on the same connection.
-    Given `shop_name`, the owner's wording of the page (if any) lands in `view.wording`; given `settings`, the page
-    is in the shop's default language for a customer whose language the shop does not use."""
-    # One connection for all reads: on SQLite and on an unpooled PostgreSQL, connecting dominates.
-    async with Invitation._meta.db.transaction():
-        found = await invitation_with_items(invitation_id)
+    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`. Given `shop_name`, the
+    owner's wording of the page (if any) lands in `view.wording`; given `settings`, the page is in the shop's
+    default language for a customer whose language the shop does not use."""
+    async with hotsql.one_connection():
+        found = await survey_read.read_by_id(invitation_id)
         if found is None:
             raise UnknownInvitation(invitation_id)
-        inv, items = found
-        response = (
-            await Response.select(Response.csat, Response.nps, Response.comment)
-            .where(Response.invitation == invitation_id)
-            .first()
-        )
-        extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
-        locale = inv["customer.locale"]
-        language = i18n.customer_language(locale, settings) if settings else i18n.language_for(locale)
-        fields = await wording.stored("survey_page", language) if shop_name is not None else None
-    if now is not None and inv["opened_at"] is None:
+        view = await _view(found, item_reviews, shop_name, settings)
+    await _record_opening(found, now)
+    return view
+
+
+async def open_survey_link(signed: str, now: datetime, item_reviews: ItemSection, settings: Settings) -> SurveyView:
+    """`open_survey` for the page behind a signed link, read by its token: the link's check and the page's reads
+    in one statement (LinkInvalid, LinkExpired or UnknownInvitation otherwise)."""
+    token = read_survey_token(settings, signed, now)
+    async with hotsql.one_connection():
+        found = await survey_read.read_by_token(token)
+        if found is None:
+            raise UnknownInvitation(token)
+        view = await _view(found, item_reviews, settings.shop_name, settings)
+    await _record_opening(found, now)
+    return view
+
+
+async def _record_opening(found: survey_read.SurveyRead, now: datetime | None) -> None:
+    """A first opening is written once, after the reads have given their connection back."""
+    if now is not None and found.invitation["opened_at"] is None:
         await Invitation.update({Invitation.opened_at: now}).where(
-            (Invitation.id == invitation_id) & Invitation.opened_at.is_null()
+            (Invitation.id == found.invitation["id"]) & Invitation.opened_at.is_null()
         )
+
+
+async def _view(
+    found: survey_read.SurveyRead,
+    item_reviews: ItemSection | None,
+    shop_name: str | None,
+    settings: Settings | None,
+) -> SurveyView:
+    inv, items, response = found.invitation, found.items, found.response
+    extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
+    locale = inv["customer.locale"]
+    language = i18n.customer_language(locale, settings) if settings else i18n.language_for(locale)
+    fields = found.page_wording(language) if shop_name is not None else None
     view = SurveyView(
         invitation_id=inv["id"],
         token=inv["token"],
@@ -151,7 +175,7 @@ async def open_survey(
         customer_name=inv["customer.name"],
         order_number=inv["order.external_id"],
         agent=inv["agent"],
-        items=items,
+        items=[{key: item[key] for key in ("id", "sku", "name", "quantity")} for item in items],
         answered=inv["answered_at"] is not None,
     )
     view.item_reviews = extra
@@ -162,9 +186,33 @@ async def open_survey(
     return view
 
 
+#: `save_answers` on PostgreSQL as one statement (one round trip, atomic as any statement): the answer given is
+#: upserted, a score or words mark the invitation answered. A NULL parameter is an answer not given this time.
+_SAVE = """
+WITH saved AS (
+    INSERT INTO response (invitation, csat, nps, comment, locale, created_at, updated_at)
+    VALUES ($1, $2, $3, COALESCE($4, ''), $5, $6, $6)
+    ON CONFLICT (invitation) DO UPDATE SET
+        updated_at = excluded.updated_at,
+        csat = COALESCE($2, response.csat),
+        nps = COALESCE($3, response.nps),
+        comment = COALESCE($4, response.comment)
+    RETURNING id
+), answered AS (
+    UPDATE invitation SET answered_at = $6, reminder_due_at = NULL
+    WHERE id = $1 AND answered_at IS NULL AND $7
+)
+SELECT id FROM saved
+"""
+
+
 async def save_answers(invitation_id: int, answers: Answers, language: str, now: datetime) -> int:
     """Store what was given, keeping earlier answers; one response row per invitation (a double submit updates
     it). One transaction: a connection lost half-way stores nothing, and the customer may simply send again."""
+    answered = answers.csat is not None or answers.nps is not None or bool(answers.comment)
+    if hotsql.postgres():
+        args = (answers.csat, answers.nps, answers.comment, language, now, answered)
+        return int((await hotsql.write(_SAVE, invitation_id, *args))[0]["id"])
     given = [
         column
         for column, value in (
@@ -189,7 +237,7 @@ async def save_answers(invitation_id: int, answers: Answers, language: str, now:
             .on_conflict(target=Response.invitation, action="DO UPDATE", values=[Response.updated_at, *given])
             .returning(Response.id)
         )
-        if answers.csat is not None or answers.nps is not None or answers.comment:
+        if answered:
             await Invitation.update({Invitation.answered_at: now, Invitation.reminder_due_at: None}).where(
                 (Invitation.id == invitation_id) & Invitation.answered_at.is_null()
             )
