@@ -4,6 +4,7 @@ process read within the last `WEB_MAX_AGE` seconds; a save in this process is se
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -35,9 +36,35 @@ def _unwrapped(stored_value: Any) -> Any:
 async def effective_settings(base: Settings, max_age: float = 0.0) -> Settings:
     """`base` (the environment's settings) with the stored values on top, as read at most `max_age` seconds ago."""
     global _read
-    if max_age <= 0 or _read is None or time.monotonic() - _read[0] > max_age:
+    if max_age <= 0:
         _read = (time.monotonic(), await stored())
+    elif _read is None or time.monotonic() - _read[0] > max_age:
+        generation = _generation
+        fresh = await _shared_read()
+        if generation != _generation:  # a save here while reading: that read may predate it
+            return _overlay(base, fresh[1])
+        _read = fresh
     return _overlay(base, _read[1])
+
+
+_generation = 0  # moves on with every save in this process
+_reading: dict[asyncio.AbstractEventLoop, asyncio.Future[tuple[float, dict[str, Any]]]] = {}
+
+
+async def _shared_read() -> tuple[float, dict[str, Any]]:
+    """One read for all the requests that find the kept one too old at the same moment, not one each."""
+    loop = asyncio.get_running_loop()
+    reading = _reading.get(loop)
+    if reading is None:
+
+        async def read() -> tuple[float, dict[str, Any]]:
+            try:
+                return (time.monotonic(), await stored())
+            finally:
+                _reading.pop(loop, None)
+
+        reading = _reading[loop] = asyncio.ensure_future(read())
+    return await asyncio.shield(reading)
 
 
 def _overlay(base: Settings, values: dict[str, Any]) -> Settings:
@@ -49,8 +76,10 @@ def _overlay(base: Settings, values: dict[str, Any]) -> Settings:
 
 
 def drop_cached_read() -> None:
-    global _read, _overlaid
+    global _read, _overlaid, _generation
     _read = _overlaid = None
+    _generation += 1
+    _reading.clear()
 
 
 async def current_settings() -> Settings:

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
 from afterglow.settings import Settings
+
+
+class _KeptKeySigner(TimestampSigner):
+    """A TimestampSigner that derives each secret's key once (itsdangerous derives it on every call)."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        kept: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_keys", {})
+        if secret_key not in kept:
+            kept[secret_key] = super().derive_key(secret_key)
+        return kept[secret_key]
+
+
+@lru_cache(maxsize=16)
+def _reader(secret_key: str, salt: str) -> TimestampSigner:
+    return _KeptKeySigner(secret_key, salt=salt)
 
 
 class LinkInvalid(ValueError):
@@ -27,7 +43,7 @@ def sign_dated(settings: Settings, salt: str, value: str, issued_at: datetime) -
 
 def read_dated(settings: Settings, salt: str, signed: str, now: datetime) -> str:
     """The value inside a link made by `sign_dated`, or LinkInvalid (altered) / LinkExpired (too old)."""
-    signer = TimestampSigner(settings.secret_key, salt=salt)
+    signer = _reader(settings.secret_key, salt)
     try:
         value, stamp = signer.unsign(signed, return_timestamp=True)
     except SignatureExpired as exc:  # pragma: no cover - max_age is not passed
