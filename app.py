@@ -133,7 +133,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(settings_provider(settings)),
             "now": Provide(now, sync_to_thread=False),
-            "item_reviews": Provide(lambda: item_reviews, sync_to_thread=False),
             # The template editor previews the rejection email and the reply through reviews' and feedback's own path.
             "wording_previews": Provide(lambda: WORDING_PREVIEWS, sync_to_thread=False),
             # Shopify may send its privacy topics to the orders address: the shop app hands them to operations.

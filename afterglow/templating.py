@@ -85,3 +85,5 @@ class RenderMemo:
 
 #: Customers' survey pages: a repeat view renders nothing when nothing on the page changed.
 SURVEY_PAGES = RenderMemo(1024)
+#: The "Saved" line an htmx answer swaps in, one per language.
+SAVE_STATUS = RenderMemo(64)

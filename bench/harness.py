@@ -465,11 +465,23 @@ def bench_parser(name: str, description: str) -> argparse.ArgumentParser:
         help="serve from this PostgreSQL database (dropped and recreated) instead of SQLite",
     )
     parser.add_argument("--keep", action="store_true", help="keep the data folder (database, server logs)")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="uvicorn processes serving the app and, in the same run, the bare route (default %(default)s)",
+    )
     return parser
 
 
-#: How the benches serve an app: one worker, no access log, so the figures measure the app and not the logging.
+#: How the benches serve an app: no access log, so the figures measure the app and not the logging; one worker
+#: unless `--web-workers` says otherwise (`server_options`).
 SERVER_OPTIONS: dict[str, object] = {"access_log": False, "workers": 1, "loop": "auto"}
+
+
+def server_options(args: argparse.Namespace) -> dict[str, object]:
+    """`SERVER_OPTIONS` with the command line's `--web-workers`: the app and its bare floor are served alike."""
+    return {**SERVER_OPTIONS, "workers": getattr(args, "web_workers", 1)}
 
 
 @contextlib.contextmanager
@@ -506,7 +518,7 @@ def migrated_app_env(args: argparse.Namespace, data_dir: Path, port: int, **sett
 def bare_phase(args: argparse.Namespace, data_dir: Path) -> LoadResult:
     """The baseline every bench measures in the same run: a bare Litestar route returning a constant."""
     with serve(
-        "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **SERVER_OPTIONS
+        "bench.bare_app:app", env=clean_env(), health_path="/", log_path=data_dir / "bare.log", **server_options(args)
     ) as bare_server:
         return phase("bare route", bare_server.port, [Call("GET", "/")], args)
 

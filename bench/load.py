@@ -214,9 +214,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 def parser() -> argparse.ArgumentParser:
     options = bench_parser("load", __doc__ or "")
-    options.set_defaults(seconds=60.0, concurrency=200, warmup=0.0)
+    options.set_defaults(seconds=60.0, concurrency=200, warmup=0.0, web_workers=2)
     options.add_argument("--links", type=int, default=3, help="survey links per respondent (default 3)")
-    options.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     return options
 
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bench.harness import (
-    SERVER_OPTIONS,
     Call,
     bare_phase,
     bench_folder,
@@ -30,6 +29,7 @@ from bench.harness import (
     migrated_app_env,
     phase,
     run_bench,
+    server_options,
     use_app_env,
 )
 from bench.harness import serve as serve_app
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             Call.form(f"{path}/answer", {"csat": 4} if i % 2 == 0 else {"nps": 9}) for i, path in enumerate(paths)
         ]
         with serve_app(
-            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **SERVER_OPTIONS
+            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **server_options(args)
         ) as app:
             page = phase("survey page", app.port, pages, args)
             bare = bare_phase(args, data_dir)
@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "errors": page.errors + bare.errors + submit.errors,
         "seconds": args.seconds,
         "concurrency": args.concurrency,
+        "web_workers": args.web_workers,
     }
 
 

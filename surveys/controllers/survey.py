@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from afterglow.ratelimit import LINK_LIMITS
-from afterglow.templating import SURVEY_PAGES
-from afterglow.web import AppSettings, Form, Now, now, page, remembered_page
+from afterglow.templating import SAVE_STATUS, SURVEY_PAGES
+from afterglow.web import AppSettings, Form, now, page, remembered_page
 from surveys.controllers.links import LINK_ERRORS
 from surveys.services.answers import (
     InvalidAnswer,
@@ -24,9 +23,8 @@ from surveys.services.answers import (
     valid_scores,
 )
 
-#: The delivered items the survey page offers for review, with the customer's reviews (see `ItemSection`).
-ItemReviews = NamedDependency[ItemSection]
-#: The same, where app.py keeps it in the app's state for the survey page.
+#: Where app.py keeps, in the app's state, the delivered items the survey page offers for review with the
+#: customer's reviews (see `ItemSection`).
 ITEM_SECTION = "item_reviews"
 
 
@@ -49,6 +47,10 @@ def survey_page(
     )
 
 
+def _item_section(request: Request) -> ItemSection:
+    return request.app.state[ITEM_SECTION]  # type: ignore[no-any-return]
+
+
 class SurveyController(Controller):
     """`/s/{signed}`: no sign-in; the signed per-invitation link is the key."""
 
@@ -69,9 +71,8 @@ class SurveyController(Controller):
         """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
         in a browser (htmx), so a mail scanner that follows every link stores nothing. Its one dependency is the
         settings (with two or more, the framework starts a task group per request, a tenth of this page's time):
-        the clock and the reviews' section come from the app itself."""
-        item_reviews: ItemSection = request.app.state[ITEM_SECTION]
-        view = await open_survey_link(signed, now(), item_reviews, settings)
+        the clock and the reviews' section come from the app itself, here and in the answers' handlers."""
+        view = await open_survey_link(signed, now(), _item_section(request), settings)
         preselected = valid_scores({"nps": nps, "csat": csat})
         for name, score in preselected.items():
             setattr(view, name, score)
@@ -89,17 +90,18 @@ class SurveyController(Controller):
 
     @post("/", name="surveys:submit", status_code=303)
     async def submit(
-        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews, data: Form
+        self, request: Request, signed: FromPath[str], settings: AppSettings, data: Form
     ) -> Template | Redirect:
         """Plain form POST (works without JavaScript): save everything given, then thank; an empty form is
         shown again asking for an answer (400)."""
-        linked = await invitation_for_link(signed, now, settings)
+        at = now()
+        linked = await invitation_for_link(signed, at, settings)
         try:
             answers = parse_answers(data, linked.language)
-            await submit_answers(linked.id, answers, linked.language, now)
+            await submit_answers(linked.id, answers, linked.language, at)
         except InvalidAnswer as exc:
             view = await open_survey(
-                linked.id, item_reviews=item_reviews, shop_name=settings.shop_name, settings=settings
+                linked.id, item_reviews=_item_section(request), shop_name=settings.shop_name, settings=settings
             )
             # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
@@ -110,23 +112,26 @@ class SurveyController(Controller):
 
     @post("/answer", name="surveys:answer", status_code=200)
     async def answer(
-        self, request: HTMXRequest, signed: FromPath[str], now: Now, settings: AppSettings, data: Form
-    ) -> Template:
+        self, request: HTMXRequest, signed: FromPath[str], settings: AppSettings, data: Form
+    ) -> Template | Response[str]:
         """htmx: save the answer just given and return the small status line it swaps in."""
-        linked = await invitation_for_link(signed, now, settings)
+        at = now()
+        linked = await invitation_for_link(signed, at, settings)
         try:
             answers = parse_answers(data, linked.language)
-            await submit_answers(linked.id, answers, linked.language, now)
+            await submit_answers(linked.id, answers, linked.language, at)
         except InvalidAnswer as exc:
             return page("surveys/partials/save_status.html", linked.language, status_code=422, error=exc, saved=False)
-        return page("surveys/partials/save_status.html", linked.language, error=None, saved=True)
+        return remembered_page(
+            request, SAVE_STATUS, "surveys/partials/save_status.html", linked.language, error=None, saved=True
+        )
 
     @get("/thanks", name="surveys:thanks")
-    async def thanks(
-        self, signed: FromPath[str], now: Now, settings: AppSettings, item_reviews: ItemReviews
-    ) -> Template:
-        linked = await invitation_for_link(signed, now, settings)
-        view = await open_survey(linked.id, item_reviews=item_reviews, shop_name=settings.shop_name, settings=settings)
+    async def thanks(self, request: Request, signed: FromPath[str], settings: AppSettings) -> Template:
+        linked = await invitation_for_link(signed, now(), settings)
+        view = await open_survey(
+            linked.id, item_reviews=_item_section(request), shop_name=settings.shop_name, settings=settings
+        )
         return page(
             "surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=view.item_reviews
         )
