@@ -7,9 +7,13 @@ bulk: one product with `--reviews` published reviews (varied ratings, titles, te
 with photos or a reply from the shop, plus some held and rejected ones that must not count), and a few hundred
 reviews of other products; each review with the customer, order and order item it belongs to. Serves Afterglow
 and `bench/bare_app.py` with uvicorn (1 worker, no access log, public rate limit off) on 127.0.0.1 and measures
-three phases of fixed length: GET the widget page (`/widget/products/<sku>`, newest first, its first page), GET
-the rating (`/api/v1/products/<sku>/rating`), and GET the bare route. Progress goes to stderr; the last line on
-stdout is one JSON object. Non-2xx answers count as errors.
+phases of fixed length: GET the widget page (`/widget/products/<sku>`, newest first, its first page), GET the
+rating (`/api/v1/products/<sku>/rating`), GET the bare route, and GET widget pages that are never cached
+(`widget_uncached_rps`): 600 different pages (sorts, star filters, page numbers) in turn, more than a process keeps,
+so that each request reads its page of reviews and renders it (the product's rating stays cached). Nothing is
+written meanwhile, so the first two measure a web process answering from what it keeps (one read of the
+product's version per batch of requests). Progress goes to stderr; the last line on stdout is one JSON object.
+Non-2xx answers count as errors.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.harness import (
     SERVER_OPTIONS,
@@ -187,6 +192,17 @@ def seed(env: dict[str, str], count: int) -> int:
     return asyncio.run(_seed(count))
 
 
+def _uncached_calls() -> list[Call]:
+    """More widget pages than a web process keeps (reviews.controllers.widget), asked for in turn."""
+    calls = []
+    for sort in ("newest", "rating", "rating_asc", "helpful"):
+        for stars in (None, 1, 2, 3, 4, 5):
+            for page in range(1, 26):
+                query = {"sort": sort, "page": page, **({"rating": stars} if stars else {})}
+                calls.append(Call("GET", f"/widget/products/{SKU}?{urlencode(query)}"))
+    return calls
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     with bench_folder(args) as data_dir:
         port = free_port()
@@ -199,6 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         ) as app:
             widget = phase("widget page", app.port, [Call("GET", f"/widget/products/{SKU}")], args)
             rating = phase("rating api", app.port, [Call("GET", f"/api/v1/products/{SKU}/rating")], args)
+            uncached = phase("widget page, uncached", app.port, _uncached_calls(), args)
             bare = bare_phase(args, data_dir)
     return {
         "bench": "reviews_widget",
@@ -206,8 +223,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "reviews": args.reviews,
         "widget_rps": round(widget.rps, 1),
         "rating_rps": round(rating.rps, 1),
+        "widget_uncached_rps": round(uncached.rps, 1),
         "bare_rps": round(bare.rps, 1),
         "ratio": round(widget.rps / bare.rps, 3) if bare.rps else 0.0,
+        "rating_ratio": round(rating.rps / bare.rps, 3) if bare.rps else 0.0,
         "widget_p50_ms": round(widget.p50_ms, 2),
         "widget_p99_ms": round(widget.p99_ms, 2),
         "rating_p99_ms": round(rating.p99_ms, 2),

@@ -1,6 +1,6 @@
 """Product reviews written by customers for the items they received, their photos, replies and votes."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -64,3 +64,13 @@ class HelpfulVote(Table):
     review = ForeignKey(references=Review, index=True)
     key = Varchar(length=100, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WidgetVersion(Table):
+    """A number that grows whenever what the public sees of a product changes, so that the widget and rating
+    caches know when to read again. Bumped by triggers (see the migration), in the writer's own transaction:
+    `sku:<sku>` for the product's published reviews, their photos, replies, votes and order items; `all` for the
+    catalogue (titles, keys), which may rename any product."""
+
+    key = Varchar(length=200, primary_key=True)
+    version = BigInt(default=0)

@@ -12,10 +12,14 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from afterglow.kinds import STARS_SCALE
 from afterglow.ratelimit import PUBLIC_LIMITS
 from reviews.schemas import ProductPage, RatingOut, ReviewPage, product_page, rating_out, review_page
+from reviews.services import versions
 from reviews.services.catalogue import Sort, UnknownProduct, product_list, product_rating, product_reviews
 
 #: Readers may see a new review a minute late; shops and CDNs may keep answers that long.
 PUBLIC_CACHE = CacheControlHeader(public=True, max_age=60)
+
+#: Answers of the rating API by the versions of what they show (reviews.services.versions).
+_ratings = versions.cache(256)
 
 Page = Annotated[int, QueryParameter(ge=1, description="1 for the first page")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=100, description="items per page, 1 to 100")]
@@ -62,6 +66,12 @@ class ProductsApiController(Controller):
     async def rating(self, sku: FromPath[str]) -> RatingOut:
         """The product's published reviews counted by stars, with their average."""
         try:
-            return rating_out(await product_rating(sku))
+            rating = await product_rating(sku)
         except UnknownProduct:
             raise _unknown(sku) from None
+        key = (sku, rating.version)
+        answer = _ratings.get(key)
+        if answer is None:
+            answer = rating_out(rating)
+            _ratings.put(key, answer)
+        return answer

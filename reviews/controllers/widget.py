@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 from babel import Locale
 from babel.dates import get_date_format
 from babel.numbers import format_decimal
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from afterglow import i18n
 from afterglow.ratelimit import PUBLIC_LIMITS, VOTE_LIMITS, too_many_requests_page
@@ -32,6 +32,7 @@ from afterglow.web import FRAME_OK, AppSettings, error_page, request_language
 from afterglow.web import page as template_page
 from reviews.controllers.api import PUBLIC_CACHE
 from reviews.jsonld import product_jsonld
+from reviews.services import versions
 from reviews.services.catalogue import SORTS, Sort, UnknownProduct, product_rating, product_reviews
 from reviews.services.votes import UnknownReview, vote_helpful, voter_key
 
@@ -56,6 +57,19 @@ def _language(request: Request[Any, Any, Any]) -> str:
 def _lang_query(request: Request[Any, Any, Any]) -> dict[str, str]:
     """Keeps the shop's `?lang=` on every link the widget makes."""
     return {"lang": _language(request)} if request.query_params.get("lang") else {}
+
+
+#: Rendered widget pages and snippets by what they are made of (see `reviews`): a change to what they show changes
+#: the key. A page of ten reviews is at most about 60 kB.
+_pages = versions.cache(256)
+
+
+def _render(request: Request[Any, Any, Any], template: str, language: str, context: dict[str, Any]) -> bytes:
+    """The template as `Template` would render it, as bytes that can be kept."""
+    engine = request.app.template_engine
+    assert engine is not None
+    page = engine.get_template(template).render(**context, language=language, request=request)
+    return page.encode()
 
 
 def unknown_product(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
@@ -134,30 +148,41 @@ class ReviewWidgetController(Controller):
         rating: Stars = None,
         voted: FromQuery[int | None] = None,
         again: FromQuery[bool] = False,
-    ) -> Template:
+    ) -> Response[bytes]:
         """The widget page (for an iframe). htmx asks the same URL for the list alone: sorting, "More reviews"."""
         language = _language(request)
         found = await product_reviews(sku, page=page, per_page=PAGE_SIZE, sort=sort, stars=rating)
-        context: dict[str, Any] = {
-            "sku": sku,
-            "rating": found.rating,
-            "reviews": found,
-            "sorts": SORTS,
-            # Every link keeps the reader's sort, filter and language; `page` is added per link.
-            "query": {
-                **({"sort": sort} if sort != "newest" else {}),
-                **({"rating": rating} if rating is not None else {}),
-                **_lang_query(request),
-            },
-            "vote_state": ({voted: "again" if again else "thanks"} if voted is not None else {}),
-            "shop_name": settings.shop_name,
-            **formatters(language),
-            "stars_text": stars_text,
-        }
-        if request.htmx:
-            return template_page("reviews/widget/list.html", language, headers=VARY, **context)
-        jsonld = product_jsonld(found.rating, found.items)
-        return template_page("reviews/widget/page.html", language, headers=VARY, jsonld=jsonld, **context)
+        lang_query = _lang_query(request)
+        brand = request.state.brand  # kept by the settings dependency
+        # Everything the page is made of: the reviews' state (versions), the request, and the settings it shows.
+        key = (found.version, sku, page, sort, rating, bool(request.htmx), language, bool(lang_query))
+        key += (settings.shop_name, brand.version)
+        body = None if voted is not None else _pages.get(key)
+        if body is None:
+            context: dict[str, Any] = {
+                "sku": sku,
+                "rating": found.rating,
+                "reviews": found,
+                "sorts": SORTS,
+                # Every link keeps the reader's sort, filter and language; `page` is added per link.
+                "query": {
+                    **({"sort": sort} if sort != "newest" else {}),
+                    **({"rating": rating} if rating is not None else {}),
+                    **lang_query,
+                },
+                "vote_state": ({voted: "again" if again else "thanks"} if voted is not None else {}),
+                "shop_name": settings.shop_name,
+                **formatters(language),
+                "stars_text": stars_text,
+            }
+            if request.htmx:
+                body = _render(request, "reviews/widget/list.html", language, context)
+            else:
+                jsonld = product_jsonld(found.rating, found.items)
+                body = _render(request, "reviews/widget/page.html", language, {**context, "jsonld": jsonld})
+            if voted is None:
+                _pages.put(key, body)
+        return Response(body, media_type=MediaType.HTML, headers=VARY)
 
     @get(
         "/products/{sku:str}/summary",
@@ -165,23 +190,28 @@ class ReviewWidgetController(Controller):
         middleware=PUBLIC_LIMITS,
         cache_control=PUBLIC_CACHE,
     )
-    async def summary(self, request: Request[Any, Any, Any], sku: FromPath[str], settings: AppSettings) -> Template:
+    async def summary(
+        self, request: Request[Any, Any, Any], sku: FromPath[str], settings: AppSettings
+    ) -> Response[bytes]:
         """The snippet a shop's server fetches and puts into its product page: stars, count, link, JSON-LD."""
         language = _language(request)
         rating = await product_rating(sku)
-        link = settings.base_url + request.app.route_reverse("reviews:widget", sku=sku)
-        return template_page(
-            "reviews/widget/snippet.html",
-            language,
-            headers={"Vary": "Accept-Language"},
-            rating=rating,
-            widget_url=link,
-            query=_lang_query(request),
-            # The snippet shows no reviews, so its markup carries the aggregate rating only.
-            jsonld=product_jsonld(rating),
-            stars_text=stars_text,
-            **formatters(language),
-        )
+        query = _lang_query(request)
+        key = ("summary", rating.version, sku, language, bool(query), settings.base_url)
+        body = _pages.get(key)
+        if body is None:
+            context = {
+                "rating": rating,
+                "widget_url": settings.base_url + request.app.route_reverse("reviews:widget", sku=sku),
+                "query": query,
+                # The snippet shows no reviews, so its markup carries the aggregate rating only.
+                "jsonld": product_jsonld(rating),
+                "stars_text": stars_text,
+                **formatters(language),
+            }
+            body = _render(request, "reviews/widget/snippet.html", language, context)
+            _pages.put(key, body)
+        return Response(body, media_type=MediaType.HTML, headers={"Vary": "Accept-Language"})
 
     @post(
         "/reviews/{review_id:int}/helpful",

@@ -1,36 +1,30 @@
 """Published reviews as the public sees them: the products, a product's rating, a page of its reviews.
 
-Only `status == "published"` rows are ever read here. Each read that takes several queries runs them in one
-transaction: one connection per request (on SQLite, opening a connection costs more than these queries).
+Only `status == "published"` rows are ever read here. A product's rating and pages are kept in this process by
+the versions of what they show (reviews.services.versions): a request costs one small read while nothing changed.
+The widget and the rating API read them on every view, so they are hand-written statements (afterglow.hotsql).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Avg, Count
 from piccolo.querystring import QueryString
 
+from afterglow import hotsql
 from afterglow.kinds import STARS_SCALE
-from reviews.services.photos import photos_of
+from reviews.services import versions
 from reviews.tables import Review
 from shop.services.catalogue import title_for_sku
-from shop.tables import OrderItem
 
 Sort = Literal["newest", "rating", "rating_asc", "helpful"]
 SORTS: tuple[str, ...] = get_args(Sort)
 RATINGS = tuple(STARS_SCALE.points)
-_NEWEST: list[tuple[Column, bool]] = [(Review.created_at, False), (Review.id, False)]
-#: Each sort as (column, ascending) pairs; ties always go to the newest review.
-_ORDER: dict[str, list[tuple[Column, bool]]] = {
-    "newest": _NEWEST,
-    "rating": [(Review.rating, False), *_NEWEST],
-    "rating_asc": [(Review.rating, True), *_NEWEST],
-    "helpful": [(Review.helpful_count, False), *_NEWEST],
-}
 
 
 class UnknownProduct(LookupError):
@@ -69,6 +63,8 @@ class ProductRating:
     sku: str
     name: str
     distribution: dict[int, int]
+    #: The versions of the state it shows (at least): a cache key for what is made of it.
+    version: tuple[int, int] = (0, 0)
 
     @property
     def review_count(self) -> int:
@@ -136,10 +132,7 @@ class ProductReviews:
     paging: Paging
     sort: str
     stars: int | None
-
-
-def _published(sku: str) -> Any:
-    return (Review.sku == sku) & (Review.status == "published")
+    version: tuple[int, int] = (0, 0)
 
 
 #: A product's published reviews counted per star count, and its name, in one statement. Piccolo cannot say this
@@ -150,18 +143,42 @@ def _published(sku: str) -> Any:
 #: SKU never sold.
 _SUMMARY = "SELECT {counts}, COALESCE({review_name}, {item_name}) AS name".format(
     counts=", ".join(
-        f"(SELECT count(*) FROM {Review._meta.tablename} WHERE sku = {{}} AND status = 'published' AND rating = {n})"
-        f" AS stars_{n}"
+        f"(SELECT count(*) FROM review WHERE sku = $1 AND status = 'published' AND rating = {n}) AS stars_{n}"
         for n in RATINGS
     ),
-    review_name=f"(SELECT product_name FROM {Review._meta.tablename} WHERE sku = {{}} AND status = 'published'"
+    review_name="(SELECT product_name FROM review WHERE sku = $1 AND status = 'published'"
     " ORDER BY created_at DESC, id DESC LIMIT 1)",
-    item_name=f"(SELECT name FROM {OrderItem._meta.tablename} WHERE sku = {{}} ORDER BY id DESC LIMIT 1)",
+    item_name="(SELECT name FROM order_item WHERE sku = $1 ORDER BY id DESC LIMIT 1)",
 )
+#: Each sort as SQL; ties always go to the newest review.
+_NEWEST_SQL = "r.created_at DESC, r.id DESC"
+_ORDER_SQL = {
+    "newest": _NEWEST_SQL,
+    "rating": f"r.rating DESC, {_NEWEST_SQL}",
+    "rating_asc": f"r.rating ASC, {_NEWEST_SQL}",
+    "helpful": f"r.helpful_count DESC, {_NEWEST_SQL}",
+}
+#: One page of published reviews with their photos, in one statement (a review with two photos is two rows).
+_SHOWN = (
+    "r.id, r.rating, r.title, r.text, r.author_name, r.verified, r.language, r.created_at, r.helpful_count, "
+    "r.reply_text, r.reply_at, r.photo_urls"
+)
+_PAGE = f"""
+SELECT {_SHOWN}, p.file_name, p.width, p.height
+FROM (SELECT {_SHOWN} FROM review r WHERE r.sku = $1 AND r.status = 'published' {{stars}}
+      ORDER BY {{order}} LIMIT $2 OFFSET $3) r
+LEFT JOIN review_photo p ON p.review = r.id
+ORDER BY {{order}}, p.position, p.id
+"""
+#: Ratings and pages by (sku, versions, ...): see reviews.services.versions. Pages of up to KEPT_PER_PAGE reviews
+#: only (the widget's 10, the API's default 20), so that what is kept stays within a few megabytes.
+_ratings = versions.cache(256)
+_pages = versions.cache(128)
+KEPT_PER_PAGE = 20
 
 
 async def _rating(sku: str) -> ProductRating:
-    row = (await Review.raw(_SUMMARY, *[sku] * (len(RATINGS) + 2)))[0]
+    row = (await hotsql.fetch(_SUMMARY, sku))[0]
     if row["name"] is None:
         raise UnknownProduct(sku)
     distribution = {n: int(row[f"stars_{n}"]) for n in RATINGS}
@@ -169,68 +186,74 @@ async def _rating(sku: str) -> ProductRating:
     return ProductRating(sku=sku, name=name, distribution=distribution)
 
 
+async def _rating_at(sku: str, version: tuple[int, int]) -> ProductRating:
+    key = (sku, version)
+    rating = _ratings.get(key)
+    if rating is None:
+        rating = dataclasses.replace(await _rating(sku), version=version)
+        _ratings.put(key, rating)
+    return rating
+
+
 async def product_rating(sku: str) -> ProductRating:
     """The product's published reviews counted by stars. UnknownProduct when the shop never sold the SKU."""
-    return await _rating(sku)
+    return await _rating_at(sku, await versions.version_of(sku))
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or [])
 
 
 async def _page(sku: str, paging: Paging, sort: str, stars: int | None) -> list[ShownReview]:
     if paging.beyond_end:
         return []
-    where = _published(sku)
-    if stars is not None:
-        where &= Review.rating == stars
-    query = Review.select(
-        Review.id,
-        Review.rating,
-        Review.title,
-        Review.text,
-        Review.author_name,
-        Review.verified,
-        Review.language,
-        Review.created_at,
-        Review.helpful_count,
-        Review.reply_text,
-        Review.reply_at,
-        Review.photo_urls,
-    ).where(where)
-    for column, ascending in _ORDER[sort]:
-        query = query.order_by(column, ascending=ascending)
-    rows = await query.limit(paging.per_page).offset(paging.offset).output(load_json=True)
-    photos = await photos_of([row["id"] for row in rows])
-    return [
-        ShownReview(
-            id=row["id"],
-            rating=row["rating"],
-            title=row["title"],
-            text=row["text"],
-            author=row["author_name"],
-            verified=bool(row["verified"]),
-            language=row["language"],
-            created_at=row["created_at"],
-            helpful_count=row["helpful_count"],
-            reply_text=row["reply_text"],
-            reply_at=row["reply_at"],
-            photos=[ShownPhoto(p["file_name"], p["width"], p["height"]) for p in photos.get(row["id"], [])],
-            photo_urls=row["photo_urls"] or [],
-        )
-        for row in rows
-    ]
+    sql = _PAGE.format(order=_ORDER_SQL[sort], stars="" if stars is None else "AND r.rating = $4")
+    args = (sku, paging.per_page, paging.offset, *(() if stars is None else (stars,)))
+    shown: dict[int, ShownReview] = {}
+    for row in await hotsql.fetch(sql, *args):
+        review = shown.get(row["id"])
+        if review is None:
+            review = shown[row["id"]] = ShownReview(
+                id=row["id"],
+                rating=row["rating"],
+                title=row["title"],
+                text=row["text"],
+                author=row["author_name"],
+                verified=bool(row["verified"]),
+                language=row["language"],
+                created_at=row["created_at"],
+                helpful_count=row["helpful_count"],
+                reply_text=row["reply_text"],
+                reply_at=row["reply_at"],
+                photo_urls=_json_list(row["photo_urls"]),
+            )
+        if row["file_name"] is not None:
+            review.photos.append(ShownPhoto(row["file_name"], row["width"], row["height"]))
+    return list(shown.values())
 
 
 async def product_reviews(
     sku: str, *, page: int = 1, per_page: int = 10, sort: str = "newest", stars: int | None = None
 ) -> ProductReviews:
     """The product's rating and a page of its published reviews, sorted by `sort` (one of SORTS), only those
-    with `stars` when given. A page past the end has no items. UnknownProduct when the shop never sold it."""
-    if sort not in _ORDER:
+    with `stars` when given. A page past the end has no items. UnknownProduct when the shop never sold it.
+    `version` on the answer names the state it shows (at least): a cache key for what is made of it."""
+    if sort not in _ORDER_SQL:
         raise ValueError(f"unknown sort {sort!r}")
-    async with Review._meta.db.transaction():
-        rating = await _rating(sku)
+    version = await versions.version_of(sku)
+    key = (sku, version, page, per_page, sort, stars)
+    found = _pages.get(key)
+    if found is None:
+        rating = await _rating_at(sku, version)
         total = rating.distribution.get(stars, 0) if stars is not None else rating.review_count
         paging = Paging(page=page, per_page=per_page, total=total)
         items = await _page(sku, paging, sort, stars)
-    return ProductReviews(rating=rating, items=items, paging=paging, sort=sort, stars=stars)
+        found = ProductReviews(rating=rating, items=items, paging=paging, sort=sort, stars=stars, version=version)
+        if per_page <= KEPT_PER_PAGE:
+            _pages.put(key, found)
+    return found
 
 
 def _latest_name() -> QueryString:

@@ -1,0 +1,132 @@
+"""When what the public sees of a product last changed, and a small cache keyed by it.
+
+Triggers (reviews migrations, `widget_version`) bump `sku:<sku>` in the same transaction as every write that
+changes a product's published reviews (a review saved, moderated, voted on, replied to, erased; its photos) or its
+newest order item, and `all` with every catalogue change (titles, images, keys). A request reads both numbers
+first and then, only on a miss, the rows: whatever it renders reflects at least the state those numbers name, so
+an entry cached under them is never older than they are. A write committed before a request began always
+changes the numbers that request reads, in every process.
+
+Concurrent requests share one read: a request joins a read that has not been sent yet, never one already under
+way (which might have been answered before the request's writer committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from afterglow import hotsql
+
+ALL = "all"
+T = TypeVar("T")
+
+
+def product_key(sku: str) -> str:
+    return f"sku:{sku}"
+
+
+@dataclass
+class _Read:
+    """One read of the versions: the keys asked for until it is sent, then its answer."""
+
+    answer: asyncio.Future[dict[str, int]]
+    keys: set[str] = field(default_factory=set)
+
+
+class _Reader:
+    """Reads versions for all the requests of one event loop waiting at once: one statement per round trip."""
+
+    def __init__(self) -> None:
+        self.waiting: _Read | None = None
+        self.sending: asyncio.Task[None] | None = None
+
+    async def read(self, keys: tuple[str, ...]) -> dict[str, int]:
+        loop = asyncio.get_running_loop()
+        if self.waiting is None:
+            self.waiting = _Read(loop.create_future())
+        read = self.waiting
+        read.keys.update(keys)
+        if self.sending is None or self.sending.done():
+            self.sending = loop.create_task(self._send())
+        # Shielded: a reader that goes away must not cancel the answer the others wait for.
+        return await asyncio.shield(read.answer)
+
+    async def _send(self) -> None:
+        """Send the waiting read; then the one that gathered meanwhile, until none waits."""
+        while self.waiting is not None:
+            read, self.waiting = self.waiting, None
+            try:
+                found = await _fetch(sorted(read.keys))
+            except asyncio.CancelledError:
+                read.answer.cancel()
+                raise
+            except Exception as exc:  # the waiting requests get the database's error
+                read.answer.set_exception(exc)
+            else:
+                read.answer.set_result(found)
+
+
+async def _fetch(keys: list[str]) -> dict[str, int]:
+    rows = await hotsql.fetch(
+        f"SELECT key, version FROM widget_version WHERE key {hotsql.any_of(1)}", hotsql.list_param(keys)
+    )
+    return {row["key"]: int(row["version"]) for row in rows}
+
+
+#: One reader per event loop (a process has one; tests may run several).
+_readers: WeakKeyDictionary[asyncio.AbstractEventLoop, _Reader] = WeakKeyDictionary()
+
+
+async def version_of(sku: str) -> tuple[int, int]:
+    """(the product's version, the catalogue's version); 0 for one never bumped."""
+    loop = asyncio.get_running_loop()
+    reader = _readers.get(loop)
+    if reader is None:
+        reader = _readers[loop] = _Reader()
+    key = product_key(sku)
+    found = await reader.read((key, ALL))
+    return found.get(key, 0), found.get(ALL, 0)
+
+
+class Recent(Generic[T]):
+    """The `size` most recently used values, by key; a key holds the versions it was made under."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: OrderedDict[Hashable, T] = OrderedDict()
+
+    def get(self, key: Hashable) -> T | None:
+        value = self.values.get(key)
+        if value is not None:
+            self.values.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: T) -> None:
+        self.values[key] = value
+        self.values.move_to_end(key)
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
+
+    def clear(self) -> None:
+        self.values.clear()
+
+
+#: Every cache keyed by versions, so that tests can start from cold ones.
+CACHES: list[Recent[Any]] = []
+
+
+def cache(size: int) -> Recent[Any]:
+    made: Recent[Any] = Recent(size)
+    CACHES.append(made)
+    return made
+
+
+def forget_all() -> None:
+    """Empty this process's caches (as a newly started process has them)."""
+    for made in CACHES:
+        made.clear()
