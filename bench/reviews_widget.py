@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.harness import (
-    SERVER_OPTIONS,
     Call,
     bare_phase,
     bench_folder,
@@ -37,6 +36,7 @@ from bench.harness import (
     migrated_app_env,
     phase,
     run_bench,
+    server_options,
     use_app_env,
 )
 from bench.harness import serve as serve_app
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         written = seed(env, args.reviews)
         log(f"{written} reviews ({args.reviews} published of {SKU}) in {data_dir}")
         with serve_app(
-            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **SERVER_OPTIONS
+            "app:create_app", factory=True, env=env, port=port, log_path=data_dir / "app.log", **server_options(args)
         ) as app:
             widget = phase("widget page", app.port, [Call("GET", f"/widget/products/{SKU}")], args)
             rating = phase("rating api", app.port, [Call("GET", f"/api/v1/products/{SKU}/rating")], args)
