@@ -115,7 +115,10 @@ class RefuseUnreadableBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        header = dict(scope.get("headers", [])).get(b"content-type", b"") if scope["type"] == "http" else b""
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        header = next((value for name, value in scope.get("headers", []) if name == b"content-type"), b"")
         content_type = header.split(b";")[0].strip().lower()
         if content_type == _MULTIPART:
             await self.app(scope, _checked(receive, MultipartText(_boundary(header))), send)
