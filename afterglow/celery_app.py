@@ -62,6 +62,13 @@ def run_async(work: Coroutine[Any, Any, T]) -> T:
     return loop.run_until_complete(work)
 
 
+def forget_loop() -> None:
+    """In a process forked from one that ran tasks: leave the parent's loop (and its pool's connections) alone;
+    the next `run_async` starts this process's own."""
+    global _worker
+    _worker = threading.local()
+
+
 async def _open_pool() -> None:
     from piccolo.engine import engine_finder
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -100,7 +101,18 @@ class _SQLiteReader:
         self.connection = None
 
 
-_reader = _SQLiteReader()
+#: Readers by (process, thread): a connection is never shared across a fork or between threads.
+_readers: dict[tuple[int, int], _SQLiteReader] = {}
+
+
+def _reader() -> _SQLiteReader:
+    key = (os.getpid(), threading.get_ident())
+    reader = _readers.get(key)
+    if reader is None:
+        reader = _readers[key] = _SQLiteReader()
+    return reader
+
+
 
 
 #: The PostgreSQL connection `one_connection()` holds for the reads inside it.
@@ -149,7 +161,7 @@ async def fetch(sql: str, *args: Any) -> list[Row]:
             return list(await connection.fetch(sql, *args))
         finally:
             await connection.close()
-    connection = _reader.get(engine.path)  # type: ignore[attr-defined]
+    connection = _reader().get(engine.path)  # type: ignore[attr-defined]
     return connection.execute(_sqlite_text(sql), args).fetchall()
 
 
@@ -170,8 +182,3 @@ async def write(sql: str, *args: Any) -> list[Row]:
         return list(await connection.fetch(sql, *args))
     finally:
         await connection.close()
-
-
-def close_reader() -> None:
-    """Forget this process's SQLite read connection (tests that replace the database file)."""
-    _reader.close()

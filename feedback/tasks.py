@@ -16,7 +16,7 @@ from afterglow.settings import get_settings
 from feedback.dashboard.digest import claim_due_digests, send_manager_digest
 from feedback.dashboard.rollup import sweep as sweep_rollup
 from feedback.services.digests import send_team_digests
-from feedback.services.intake import Ingested, ingest, ingest_pending
+from feedback.services.intake import Ingested, ingest_announced, ingest_pending
 from feedback.services.learning import learn_when_due
 from feedback.services.notifications import notify_unnotified, send_urgent_notification, urgent_team_items
 from feedback.services.replies import mark_failed, send_reply, send_unsent_replies
@@ -24,18 +24,23 @@ from feedback.services.retag import run_retag
 from feedback.services.webhooks import deliver_due, deliver_now, queue_item_webhooks
 
 
-def _report(result: Ingested) -> dict[str, object]:
-    return {"feedback": result.feedback_id, "tagged": result.tagged, "new_inbox_items": result.new_inbox_items}
+def _report(results: list[Ingested]) -> dict[str, object]:
+    return {
+        "feedback": len([r for r in results if r.feedback_id is not None]),
+        "tagged": sum(r.tagged for r in results),
+        "new_inbox_items": sum(len(r.new_inbox_items) for r in results),
+    }
 
 
 @celery_app.task(name="feedback.ingest")
 def ingest_source(source: str, source_id: int, now_iso: str | None = None) -> dict[str, object]:
-    """Copy, tag and route one piece of feedback after its source was saved, and tell the teams it reached.
-    Safe to run twice: the second run creates no inbox items, so it notifies nobody again."""
+    """Copy, tag and route a piece of feedback after its source was saved, together with whatever else is pending
+    (one batch), and tell the teams it reached. Does nothing when the source is current already (a batch took it
+    along). Safe to run twice: the second run creates no inbox items, so it notifies nobody again."""
     now = task_now(now_iso)
-    result = run_async(ingest(source, source_id, now))
-    queue_notifications(result.new_inbox_items, now)
-    return _report(result)
+    results = run_async(ingest_announced(source, source_id, now))
+    queue_notifications([item for result in results for item in result.new_inbox_items], now)
+    return _report(results)
 
 
 @celery_app.task(name="feedback.ingest_pending")

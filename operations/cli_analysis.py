@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 import click
@@ -139,19 +141,62 @@ def _learning_example(line: str) -> Any:
     return Example(text.strip(), label_from_score(score, scale), language)
 
 
+#: Feedback items per part handed to a worker process (a part is re-tagged in batches of `intake_batch.BATCH`).
+PART_SIZE = 2000
+
+
 @click.command()
 @click.option("--now", "now_text", default=None, help="Record the tags as of this ISO-8601 moment (default: now).")
-def reanalyse(now_text: str | None) -> None:
+@click.option("--workers", default=2, show_default=True, help="Worker processes that share the work.")
+@click.option("--part-size", default=PART_SIZE, show_default=True, help="Feedback items per part handed out.")
+def reanalyse(now_text: str | None, workers: int, part_size: int) -> None:
     """Re-tag all feedback after a change to the analyser or the topic keywords, and route it again; labels and
-    topics corrected by people stay. A progress bar on stderr, one JSON summary line on stdout."""
-    from feedback.services.intake import reanalyse as reanalyse_all
+    topics corrected by people stay. The items are handed out in parts of consecutive ids to `--workers` processes
+    (one part or one worker: this process does it all). A progress bar on stderr, one JSON summary line on
+    stdout."""
+    from feedback.analysis import analyse as analyse_text
+    from feedback.services.intake import id_ranges
 
-    with progress_bar() as progress:
-        task = progress.add_task("Re-analysing", total=None)
-        summary = asyncio.run(
-            reanalyse_all(
-                parse_now(now_text),
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+    if workers < 1 or part_size < 1:
+        raise click.UsageError("--workers and --part-size must be at least 1")
+    now = parse_now(now_text)
+    parts = asyncio.run(id_ranges(part_size))
+    summary = {"reanalysed": 0, "labels_changed": 0, "sources_gone": 0}
+    analyse_text("Load the lexicons once, before the workers start.")
+    if workers == 1 or len(parts) < 2:
+        from feedback.services.intake import reanalyse as reanalyse_all
+
+        with progress_bar() as progress:
+            task = progress.add_task("Re-analysing", total=None)
+            summary = asyncio.run(
+                reanalyse_all(now, on_progress=lambda done, total: progress.update(task, completed=done, total=total))
             )
-        )
+    else:
+        # The processes start before the bar (whose thread would be copied half-way into them).
+        with worker_pool(min(workers, len(parts))) as pool, progress_bar() as progress:
+            task = progress.add_task("Re-analysing", total=sum(items for _, _, items in parts))
+            for done in pool.imap_unordered(
+                reanalyse_part, [(first, last, now.isoformat()) for first, last, _ in parts]
+            ):
+                progress.advance(task, done.pop("items"))
+                for key in summary:
+                    summary[key] += done[key]
     click.echo(json.dumps(summary))
+
+
+def worker_pool(workers: int) -> Any:
+    """Worker processes forked from this one where the system can (they start with the analyser's lexicons loaded
+    instead of importing them again); no event loop or connection is open here when they start."""
+    from afterglow.celery_app import forget_loop
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(workers, initializer=forget_loop)
+
+
+def reanalyse_part(part: tuple[int, int, str]) -> dict[str, int]:
+    """One part, in a worker process: its event loop (and PostgreSQL pool) kept from part to part."""
+    from afterglow.celery_app import run_async
+    from feedback.services.intake import reanalyse_range
+
+    first, last, now_iso = part
+    return run_async(reanalyse_range(first, last, datetime.fromisoformat(now_iso)))

@@ -9,8 +9,8 @@ from feedback.services.intake import reanalyse
 from feedback.services.topic_settings import current_topics, record_job
 from feedback.tables import FeedbackItem
 
-#: The job writes its progress after this many items (and at the end).
-PROGRESS_EVERY = 25
+#: The job re-tags in batches of this many items and writes its progress after each (and at the end).
+PROGRESS_EVERY = 200
 
 
 async def run_retag(now: datetime) -> dict[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from afterglow.kinds import COLUMN_SCALES
 from feedback.tables import Suggestion
@@ -74,40 +75,49 @@ def source_key(source: str, source_id: int) -> str:
     return f"{source}:{source_id}"
 
 
-async def _categories(order_id: int | None) -> tuple[str, ...]:
-    if order_id is None:
-        return ()
-    rows = await OrderItem.select(OrderItem.category).where(OrderItem.order == order_id).order_by(OrderItem.id)
-    return tuple(dict.fromkeys(r["category"] for r in rows if r["category"]))
+#: A source as announced: ("survey" | "review" | "suggestion", its id).
+Key = tuple[str, int]
 
 
-async def read_response(response_id: int) -> Snapshot:
-    row = (
-        await Response.select(
-            Response.id,
-            Response.csat,
-            Response.nps,
-            Response.comment,
-            Response.locale,
-            Response.created_at,
-            Response.updated_at,
-            Response.invitation.kind,
-            Response.invitation.agent,
-            Response.invitation.customer,
-            Response.invitation.customer.email,
-            Response.invitation.customer.name,
-            Response.invitation.order,
-            Response.invitation.order.channel,
-        )
-        .where(Response.id == response_id)
-        .first()
+async def _categories(order_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Each order's product categories, in the order of its items."""
+    if not order_ids:
+        return {}
+    rows = (
+        await OrderItem.select(OrderItem.order, OrderItem.category)
+        .where(OrderItem.order.is_in(sorted(set(order_ids))))
+        .order_by(OrderItem.id)
     )
-    if row is None:
-        raise UnknownSource(source_key("survey", response_id))
+    found: dict[int, list[str]] = {}
+    for r in rows:
+        if r["category"]:
+            found.setdefault(r["order"], []).append(r["category"])
+    return {order: tuple(dict.fromkeys(categories)) for order, categories in found.items()}
+
+
+RESPONSE_COLUMNS = (
+    Response.id,
+    Response.csat,
+    Response.nps,
+    Response.comment,
+    Response.locale,
+    Response.created_at,
+    Response.updated_at,
+    Response.invitation.kind,
+    Response.invitation.agent,
+    Response.invitation.customer,
+    Response.invitation.customer.email,
+    Response.invitation.customer.name,
+    Response.invitation.order,
+    Response.invitation.order.channel,
+)
+
+
+def response_snapshot(row: dict[str, Any], categories: dict[int, tuple[str, ...]]) -> Snapshot:
     support = row["invitation.kind"] == "support"
     return Snapshot(
         source="survey",
-        source_id=response_id,
+        source_id=row["id"],
         kind="support" if support else "order",
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -120,40 +130,36 @@ async def read_response(response_id: int) -> Snapshot:
         text=row["comment"],
         locale=row["locale"],
         channel=row["invitation.order.channel"] or "",
-        categories=() if support else await _categories(row["invitation.order"]),
+        categories=() if support else categories.get(row["invitation.order"], ()),
         agent=row["invitation.agent"] if support else "",
     )
 
 
-async def read_review(review_id: int) -> Snapshot:
-    row = (
-        await Review.select(
-            Review.id,
-            Review.rating,
-            Review.title,
-            Review.text,
-            Review.language,
-            Review.sku,
-            Review.product_name,
-            Review.category,
-            Review.source,
-            Review.author_name,
-            Review.created_at,
-            Review.updated_at,
-            Review.customer,
-            Review.customer.email,
-            Review.customer.name,
-            Review.order_item.order,
-            Review.order_item.order.channel,
-        )
-        .where(Review.id == review_id)
-        .first()
-    )
-    if row is None:
-        raise UnknownSource(source_key("review", review_id))
+REVIEW_COLUMNS = (
+    Review.id,
+    Review.rating,
+    Review.title,
+    Review.text,
+    Review.language,
+    Review.sku,
+    Review.product_name,
+    Review.category,
+    Review.source,
+    Review.author_name,
+    Review.created_at,
+    Review.updated_at,
+    Review.customer,
+    Review.customer.email,
+    Review.customer.name,
+    Review.order_item.order,
+    Review.order_item.order.channel,
+)
+
+
+def review_snapshot(row: dict[str, Any]) -> Snapshot:
     return Snapshot(
         source="review",
-        source_id=review_id,
+        source_id=row["id"],
         kind="review",
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -174,13 +180,10 @@ async def read_review(review_id: int) -> Snapshot:
     )
 
 
-async def read_suggestion(suggestion_id: int) -> Snapshot:
-    row = await Suggestion.select().where(Suggestion.id == suggestion_id).first()
-    if row is None:
-        raise UnknownSource(source_key("suggestion", suggestion_id))
+def suggestion_snapshot(row: dict[str, Any]) -> Snapshot:
     return Snapshot(
         source="suggestion",
-        source_id=suggestion_id,
+        source_id=row["id"],
         kind="suggestion",
         created_at=row["created_at"],
         updated_at=row["created_at"],
@@ -192,9 +195,52 @@ async def read_suggestion(suggestion_id: int) -> Snapshot:
     )
 
 
+@dataclass
+class Read:
+    """What `read_sources` found: snapshots by key; keys whose row is gone; rows that could not be read."""
+
+    snapshots: dict[Key, Snapshot] = field(default_factory=dict)
+    gone: list[Key] = field(default_factory=list)
+    bad: dict[Key, Exception] = field(default_factory=dict)
+
+
+async def read_sources(keys: list[Key]) -> Read:
+    """Many sources in one query per kind (and one for the orders' categories). A row that cannot be made into a
+    snapshot is reported in `bad`, not raised: the others are still read."""
+    unknown = [source for source, _ in keys if source not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown feedback source {unknown[0]!r}; one of {', '.join(SOURCES)}")
+    wanted: dict[str, list[int]] = {}
+    for source, source_id in keys:
+        wanted.setdefault(source, []).append(source_id)
+    rows: dict[Key, Any] = {}
+    if ids := wanted.get("survey"):
+        found = await Response.select(*RESPONSE_COLUMNS).where(Response.id.is_in(ids))
+        categories = await _categories([r["invitation.order"] for r in found if r["invitation.order"]])
+        rows.update({("survey", r["id"]): lambda r=r: response_snapshot(r, categories) for r in found})
+    if ids := wanted.get("review"):
+        found = await Review.select(*REVIEW_COLUMNS).where(Review.id.is_in(ids))
+        rows.update({("review", r["id"]): lambda r=r: review_snapshot(r) for r in found})
+    if ids := wanted.get("suggestion"):
+        found = await Suggestion.select().where(Suggestion.id.is_in(ids))
+        rows.update({("suggestion", r["id"]): lambda r=r: suggestion_snapshot(r) for r in found})
+    read = Read()
+    for key in dict.fromkeys(keys):
+        if key not in rows:
+            read.gone.append(key)
+            continue
+        try:
+            read.snapshots[key] = rows[key]()
+        except Exception as exc:  # a row no snapshot can be made of: reported, the others go on
+            read.bad[key] = exc
+    return read
+
+
 async def read_source(source: str, source_id: int) -> Snapshot:
     """The source row as a snapshot; UnknownSource when it is gone, ValueError for a source we do not know."""
-    readers = {"survey": read_response, "review": read_review, "suggestion": read_suggestion}
-    if source not in readers:
-        raise ValueError(f"unknown feedback source {source!r}; one of {', '.join(SOURCES)}")
-    return await readers[source](source_id)
+    read = await read_sources([(source, source_id)])
+    if (source, source_id) in read.bad:
+        raise read.bad[(source, source_id)]
+    if (source, source_id) not in read.snapshots:
+        raise UnknownSource(source_key(source, source_id))
+    return read.snapshots[(source, source_id)]

@@ -65,43 +65,23 @@ def topics_of(found: Analysis) -> list[TopicFound]:
     ]
 
 
-def tag_values(found: Analysis, digest: str, now: datetime) -> dict[Any, Any]:
-    """The analyser's columns of a feedback item (not the label staff see: see `store_tags`)."""
+def tag_values(found: Analysis, digest: str, now: datetime) -> dict[str, Any]:
+    """The analyser's columns of a feedback item, by column name (not the label staff see: see `intake_batch`)."""
     return {
-        FeedbackItem.language: found.language[:8],
-        FeedbackItem.polarity: found.polarity,
-        FeedbackItem.subjectivity: found.subjectivity,
-        FeedbackItem.auto_label: found.label,
-        FeedbackItem.label_source: found.label_source,
-        FeedbackItem.flagged: found.flagged,
-        FeedbackItem.sentences: [
+        "language": found.language[:8],
+        "polarity": found.polarity,
+        "subjectivity": found.subjectivity,
+        "auto_label": found.label,
+        "label_source": found.label_source,
+        "flagged": found.flagged,
+        "sentences": [
             {"text": s.text, "polarity": s.polarity, "subjectivity": s.subjectivity} for s in found.sentences
         ],
-        FeedbackItem.aspects: [{"phrase": a.phrase, "topic": a.topic, "polarity": a.polarity} for a in found.aspects],
-        FeedbackItem.auto_topics: list(found.topics),
-        FeedbackItem.analysed_hash: digest,
-        FeedbackItem.analysed_at: now,
+        "aspects": [{"phrase": a.phrase, "topic": a.topic, "polarity": a.polarity} for a in found.aspects],
+        "auto_topics": list(found.topics),
+        "analysed_hash": digest,
+        "analysed_at": now,
     }
-
-
-async def store_tags(feedback_id: int, found: Analysis, digest: str, now: datetime) -> None:
-    """Save the analyser's tags; the label and topics staff see follow them unless a person corrected them."""
-    async with FeedbackItem._meta.db.transaction():
-        item = (
-            await FeedbackItem.select(
-                FeedbackItem.label_corrected_at, FeedbackItem.topics_corrected_at, FeedbackItem.created_at
-            )
-            .where(FeedbackItem.id == feedback_id)
-            .first()
-        )
-        if item is None:
-            return
-        values = tag_values(found, digest, now)
-        if item["label_corrected_at"] is None:
-            values[FeedbackItem.label] = found.label
-        await FeedbackItem.update(values).where(FeedbackItem.id == feedback_id)
-        if item["topics_corrected_at"] is None:
-            await _replace_topics(feedback_id, topics_of(found), "auto", item["created_at"])
 
 
 async def _replace_topics(feedback_id: int, topics: list[TopicFound], origin: str, created_at: datetime) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from afterglow.settings import Settings
 from afterglow.tables import TaskFailure
-from feedback.services import intake
+from feedback.analysis import Analysis
+from feedback.services import intake, intake_batch
+from feedback.services.sources import Snapshot
 from feedback.tables import FeedbackItem
 from surveys.policy import NEVER
 from surveys.services.answers import Answers, save_answers
@@ -74,14 +76,14 @@ async def test_feedback_catch_up_skips_a_source_that_fails_and_ingests_the_other
     for n in range(2):
         invited = await invite(client, api_headers, settings, external_id=f"F-{n}", email=f"f{n}@example.com")
         responses.append(await save_answers(invited.invitation_id, Answers(comment="Lovely mug."), "en", OPEN_AT))
-    real_ingest = intake.ingest
+    real_analyse = intake_batch.analyse_snapshot
 
-    async def ingest(source: str, source_id: int, now: datetime) -> intake.Ingested:
-        if source_id == responses[0]:
+    def analyse(snapshot: Snapshot, model: Any = None) -> Analysis:
+        if snapshot.source_id == responses[0]:
             raise ValueError("a source no analyser can read")
-        return await real_ingest(source, source_id, now)
+        return real_analyse(snapshot, model)
 
-    monkeypatch.setattr(intake, "ingest", ingest)
+    monkeypatch.setattr(intake_batch, "analyse_snapshot", analyse)
     results = await intake.ingest_pending(OPEN_AT)
     assert [r.feedback_id is not None for r in results] == [True]
     assert await FeedbackItem.exists().where(FeedbackItem.source_key == f"survey:{responses[1]}")
