@@ -1,7 +1,7 @@
 """Feedback of every kind, what Afterglow understood of it, where it was routed, and how the team closed the loop."""
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import JSON, Boolean, Date, Float, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Date, Float, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -265,6 +265,49 @@ class DashboardCloseDay(Table):
     value = Varchar(length=100, default="")
     bucket = Integer()
     loops = Integer(default=0)
+
+
+class DashboardRetentionDay(Table):
+    """Answers per local day of the answer, kind and segment (as in DashboardDay) and their group (`score` "nps":
+    `grp` promoters / passives / detractors; "csat": the order survey's score "1"–"5"), with what their customers
+    ordered in the 365 days after the answer (not cancelled): `returned` answers followed by an order, `orders`,
+    and `revenue_cents`. Kept by `feedback.dashboard.retention_rollup`; the retention tab sums it."""
+
+    day = Date(index=True)
+    kind = Varchar(length=16, default="")
+    channel = Varchar(length=64, default="")
+    language = Varchar(length=8, default="")
+    segment = Varchar(length=16, default="")
+    value = Varchar(length=100, default="")
+    score = Varchar(length=8)
+    grp = Varchar(length=16)
+    answers = Integer(default=0)
+    returned = Integer(default=0)
+    orders = Integer(default=0)
+    revenue_cents = BigInt(default=0)
+
+
+class DashboardSpell(Table):
+    """A customer's run of orders (not cancelled) with no gap of more than 365 days between two: they are a
+    customer from just after `began` (its first order) up to `ends` (its last order + 365 days). `first_run` is 1 for
+    the customer's first run. The days are the shop's local days of both moments."""
+
+    customer = Integer(index=True)
+    began = Timestamptz()
+    ends = Timestamptz()
+    began_day = Date(index=True)
+    ends_day = Date(index=True)
+    first_run = Integer(default=0)
+
+
+class DashboardCustomerDay(Table):
+    """Per local day, the runs (DashboardSpell) that began and ended on it, and the new customers (first runs that
+    began): the monthly retention rate is read from running sums of these."""
+
+    day = Date(unique=True)
+    began = Integer(default=0)
+    ended = Integer(default=0)
+    new_customers = Integer(default=0)
 
 
 class DashboardValue(Table):
