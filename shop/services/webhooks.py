@@ -3,10 +3,12 @@ Every step is idempotent, so a redelivery changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shop.platforms.orders import Change, Refund, refunded_item_ids
 from shop.schemas import EventIn
 from shop.services.orders import OrderNotFound, claim_webhook, ingest_order, record_first_report
-from shop.tables import Order, OrderItem, WebhookReceipt
+from shop.tables import Order, OrderEvent, OrderItem, WebhookReceipt
 
 
 async def apply_change(change: Change, source: str) -> None:
@@ -14,7 +16,7 @@ async def apply_change(change: Change, source: str) -> None:
     if change.order is not None:
         await ingest_order(change.order)
     if change.withdraw_cancellation:
-        await withdraw_cancellation(change.external_id)
+        await withdraw_cancellation(change.external_id, source)
     for event in change.events:
         await record_first_report(change.external_id, event, source)
     if change.refund is not None:
@@ -68,7 +70,13 @@ async def record_refund(external_id: str, refund: Refund, source: str) -> None:
         await record_first_report(external_id, EventIn(type="returned", at=refund.at), source)
 
 
-async def withdraw_cancellation(external_id: str) -> None:
-    """Forget that the order is cancelled (its history keeps the report): the shop restored it from its bin,
-    and what the restored order says counts again."""
-    await Order.update({Order.cancelled_at: None}).where(Order.external_id == external_id)
+async def withdraw_cancellation(external_id: str, source: str) -> None:
+    """Forget that the order is cancelled (its history keeps the report, and a "restored" event says why): the
+    shop restored it from its bin, and what the restored order says counts again. The event is also how the
+    dashboard's sweep learns that the order counts again."""
+    order = await Order.select(Order.id).where(Order.external_id == external_id).first()
+    if order is None:
+        return
+    async with Order._meta.db.transaction():
+        await Order.update({Order.cancelled_at: None}).where(Order.id == order["id"])
+        await OrderEvent.insert(OrderEvent(order=order["id"], type="restored", at=datetime.now(UTC), source=source))

@@ -245,7 +245,12 @@ async def test_woocommerce_deleted_then_restored(
     restored = await woocommerce(client, settings, fixture(WOO), delivery_id="3", topic="order.restored")
     assert restored.json() == {"status": "accepted"}
     assert (await order(client, api_headers, "wc-727"))["cancelled_at"] is None
-    assert await OrderEvent.select(OrderEvent.type).output(nested=False) == [{"type": "cancelled"}]
+    # The history keeps both; the restoring event is how the dashboard's sweep learns the order counts again.
+    history = await OrderEvent.select(OrderEvent.type, OrderEvent.source).order_by(OrderEvent.id)
+    assert history == [
+        {"type": "cancelled", "source": "woocommerce"},
+        {"type": "restored", "source": "woocommerce"},
+    ]
 
 
 @pytest.mark.parametrize("status", ["cancelled", "failed"])
