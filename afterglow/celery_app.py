@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import celery
 from celery import Celery, signals
@@ -97,18 +99,69 @@ def publish(task: celery.Task, *args: Any) -> bool:
     return True
 
 
-def announce_feedback(source: str, source_id: int) -> None:
-    """Tell feedback intake that a survey response, review or suggestion was saved. Sent by task name, so the
-    sources never import feedback. A broker outage loses nothing: intake's beat pass picks up what it missed."""
+def announce_feedback(source: str, source_id: int, more: Sequence[tuple[str, int]] = ()) -> None:
+    """Tell feedback intake that a survey response, review or suggestion was saved (and `more` with it). Sent by
+    task name, so the sources never import feedback. A broker outage loses nothing: intake's beat pass picks up
+    what it missed."""
+    kwargs = {"more": [list(key) for key in more]} if more else None
     try:
-        celery_app.send_task("feedback.ingest", args=[source, source_id], retry=False)
+        celery_app.send_task("feedback.ingest", args=[source, source_id], kwargs=kwargs, retry=False)
     except (OperationalError, OSError) as exc:
         logger.warning("could not announce %s %s to feedback intake (broker unreachable: %s)", source, source_id, exc)
 
 
+@dataclass
+class _Round:
+    """Saves announced while the message before was on its way; one message carries them all."""
+
+    sent: asyncio.Future[None]
+    keys: list[tuple[str, int]] = field(default_factory=list)
+
+
+class _Announcer:
+    """One announcement on its way at a time per event loop: under load, one message per broker round trip
+    instead of one per save (intake takes what is pending along anyway)."""
+
+    def __init__(self) -> None:
+        self.next: _Round | None = None
+        self.sending: asyncio.Task[None] | None = None
+
+    async def announce(self, source: str, source_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        if self.next is None:
+            self.next = _Round(loop.create_future())
+        joined = self.next
+        joined.keys.append((source, source_id))
+        if self.sending is None or self.sending.done():
+            self.sending = loop.create_task(self._send())
+        await asyncio.shield(joined.sent)  # the caller returns once its save was announced
+
+    async def _send(self) -> None:
+        while self.next is not None:
+            sending, self.next = self.next, None
+            first, *more = sending.keys
+            try:
+                await asyncio.to_thread(announce_feedback, *first, more)
+            except asyncio.CancelledError:
+                sending.sent.cancel()
+                raise
+            except Exception as exc:  # each save's request answers as it would have alone
+                sending.sent.set_exception(exc)
+            else:
+                sending.sent.set_result(None)
+
+
+_announcers: WeakKeyDictionary[asyncio.AbstractEventLoop, _Announcer] = WeakKeyDictionary()
+
+
 async def announce_saved(source: str, source_id: int) -> None:
-    """`announce_feedback` from async code: sending to the broker blocks, so it runs in a thread."""
-    await asyncio.to_thread(announce_feedback, source, source_id)
+    """`announce_feedback` from async code, in a thread (sending to the broker blocks), together with the other
+    saves of this process announced meanwhile."""
+    loop = asyncio.get_running_loop()
+    announcer = _announcers.get(loop)
+    if announcer is None:
+        announcer = _announcers[loop] = _Announcer()
+    await announcer.announce(source, source_id)
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, object]]:

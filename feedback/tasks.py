@@ -33,12 +33,15 @@ def _report(results: list[Ingested]) -> dict[str, object]:
 
 
 @celery_app.task(name="feedback.ingest")
-def ingest_source(source: str, source_id: int, now_iso: str | None = None) -> dict[str, object]:
-    """Copy, tag and route a piece of feedback after its source was saved, together with whatever else is pending
-    (one batch), and tell the teams it reached. Does nothing when the source is current already (a batch took it
-    along). Safe to run twice: the second run creates no inbox items, so it notifies nobody again."""
+def ingest_source(
+    source: str, source_id: int, now_iso: str | None = None, more: list[list[Any]] | None = None
+) -> dict[str, object]:
+    """Copy, tag and route a piece of feedback after its source was saved (with `more`: [source, id] pairs a web
+    process announced together), with whatever else is pending (one batch), and tell the teams it reached. Does
+    nothing when they are current already (a batch took them along). Safe to run twice: the second run creates no
+    inbox items, so it notifies nobody again."""
     now = task_now(now_iso)
-    results = run_async(ingest_announced(source, source_id, now))
+    results = run_async(ingest_announced(source, source_id, now, more=[(s, i) for s, i in more or []]))
     queue_notifications([item for result in results for item in result.new_inbox_items], now)
     return _report(results)
 

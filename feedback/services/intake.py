@@ -7,7 +7,7 @@ source key, tagging is skipped when nothing it depends on changed, and routing o
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,15 +84,21 @@ async def is_current(source: str, source_id: int) -> bool:
     return True
 
 
-async def ingest_announced(source: str, source_id: int, now: datetime, limit: int = BATCH) -> list[Ingested]:
-    """An announced source, and what else is pending with it (up to `limit` in all), as one batch; nothing when
-    it is current already (a batch took it along, or this is a second delivery of the announcement)."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown feedback source {source!r}; one of {', '.join(SOURCES)}")
-    if await is_current(source, source_id):
+async def ingest_announced(
+    source: str, source_id: int, now: datetime, limit: int = BATCH, more: Sequence[Key] = ()
+) -> list[Ingested]:
+    """Announced sources (this one and `more`, announced together), and what else is pending with them (up to
+    `limit` in all), as one batch; nothing when they are current already (a batch took them along, or this is a
+    second delivery of the announcement)."""
+    announced = list(dict.fromkeys([(source, source_id), *((str(s), int(i)) for s, i in more)]))
+    for name, _ in announced:
+        if name not in SOURCES:
+            raise ValueError(f"unknown feedback source {name!r}; one of {', '.join(SOURCES)}")
+    keys = [key for key in announced if not await is_current(*key)][:limit]
+    if not keys:
         return []
-    keys = [(source, source_id)]
-    keys += [key for key in await pending_sources(now, limit) if key != keys[0]][: limit - 1]
+    taken = set(keys)
+    keys += [key for key in await pending_sources(now, limit) if key not in taken][: limit - len(keys)]
     # A source that fails is recorded for admins (as "feedback.ingest:<source> <id>") and stays pending: the
     # catch-up pass tries it again.
     return list((await ingest_batch(keys, now, task_name="feedback.ingest")).values())

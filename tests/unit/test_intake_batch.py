@@ -255,3 +255,15 @@ async def test_a_survey_answered_again_in_the_same_instant_is_copied_again(
     item = await FeedbackItem.select(FeedbackItem.text, FeedbackItem.csat).first()
     assert again.feedback_id == first.feedback_id and await FeedbackItem.count() == 1
     assert item == {"text": "Lid leaks, and the handle broke.", "csat": 2}
+
+
+async def test_sources_announced_together_are_all_taken_even_when_the_first_is_current() -> None:
+    ids = await _suggestions(TEXTS[:3])
+    await ingest_announced("suggestion", ids[0], NOW, limit=1)
+    assert await is_current("suggestion", ids[0]) and await FeedbackItem.count() == 1
+
+    taken = await ingest_announced("suggestion", ids[0], NOW, limit=1, more=[("suggestion", ids[2])])
+
+    assert [result.feedback_id is not None for result in taken] == [True]
+    assert await is_current("suggestion", ids[2])  # announced with a current one, and taken before the pending
+    assert not await is_current("suggestion", ids[1])  # past the limit: the catch-up pass takes it
