@@ -4,11 +4,14 @@
                              [--broker-url redis://127.0.0.1:6379/9]
 
 Seeds delivered orders in PostgreSQL through the shop services (a progress bar on stderr), and for 1 and then 2
-worker processes (`celery worker --pool=solo`, Redis broker): makes every invitation due, runs one scheduler pass
-that claims them and queues one send task each, and times until a local SMTP server (aiosmtpd, in this process)
-has received them all. `duplicates` counts Message-IDs the server saw more than once. The baseline, in the same
-run: the same number of rendered messages sent by one `aiosmtplib` loop to the same server (`bare_per_s`).
-`ratio` is the 2-worker rate over the baseline. The last line on stdout is one JSON object.
+worker processes (`celery worker --pool=solo`, Redis broker): plans their invitations (a pass the day after
+delivery, not timed), then times from the pass at the due time, which claims them in bulk and queues one send task
+per batch (`surveys.send_batch`), until a local SMTP server (aiosmtpd, in this process) has received them all.
+`duplicates` counts Message-IDs the server saw more than once. The floor, in the same run: the very messages the
+2 workers sent (rendered, as the server received them) sent again by one `aiosmtplib` loop over ONE connection to
+the same server (`bare_per_s`); `ratio` is the 2-worker rate over that floor. For reference,
+`bare_new_connection_per_s`: the same loop opening a connection per message. The last line on stdout is one JSON
+object.
 """
 
 from __future__ import annotations
@@ -57,8 +60,18 @@ async def seed(count: int, prefix: str) -> None:
             progress.advance(task)
 
 
+async def plan() -> None:
+    """A scheduler pass the day after delivery: plans every invitation (due at DUE), sends nothing yet."""
+    from afterglow.settings import get_settings
+    from surveys.services.dispatch import dispatch_due
+
+    report = await dispatch_due(DELIVERED + timedelta(days=1), get_settings(), enqueue_batch=lambda ids, p: None)
+    if report.queued:
+        raise RuntimeError(f"{report.queued} invitations were due before DUE")
+
+
 async def queue_sends(broker_url: str) -> int:
-    """One scheduler pass as of DUE that hands every claimed invitation to the workers' broker."""
+    """One scheduler pass as of DUE that claims every due invitation and hands them to the workers' broker."""
     import dataclasses
 
     from afterglow.celery_app import create_celery
@@ -68,7 +81,9 @@ async def queue_sends(broker_url: str) -> int:
     settings = get_settings()
     queue = create_celery(dataclasses.replace(settings, broker_url=broker_url))
     report = await dispatch_due(
-        DUE, settings, lambda i, p: queue.send_task("surveys.send", args=[i, p, DUE.isoformat()])
+        DUE,
+        settings,
+        enqueue_batch=lambda ids, p: queue.send_task("surveys.send_batch", args=[ids, p, DUE.isoformat()]),
     )
     return report.queued
 
@@ -126,11 +141,12 @@ def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def timed_batch(workers: int, count: int, box: Mailbox, env: dict[str, str], broker: str, log_dir: Path) -> float:
-    """Seconds from queueing `count` sends until the SMTP server holds them all."""
+    """Seconds from the pass that claims `count` due sends until the SMTP server holds them all."""
     import redis
 
     redis.Redis.from_url(broker).flushdb()
     asyncio.run(seed(count, f"W{workers}"))
+    asyncio.run(plan())  # planning happens days before: the figure is due invitations → SMTP
     box.clear()
     procs = start_workers(workers, env, log_dir)
     try:
@@ -149,26 +165,23 @@ def timed_batch(workers: int, count: int, box: Mailbox, env: dict[str, str], bro
         stop_workers(procs)
 
 
-async def bare_loop(count: int, port: int) -> float:
-    """Seconds for one aiosmtplib connection per message, sent one after another: the floor for an email each."""
+async def bare_loop(messages: list[tuple[bytes, list[str]]], port: int, reuse: bool) -> float:
+    """Seconds to send these messages (as received: bytes and recipients) one after another with `aiosmtplib`,
+    over one connection (`reuse`, the floor) or a connection each."""
     import aiosmtplib
 
-    from afterglow.mail import build_message
     from afterglow.settings import get_settings
 
-    settings = get_settings()
+    sender = get_settings().mail_from
     started = time.perf_counter()
-    for n in range(count):
-        msg = build_message(
-            settings,
-            to=f"bare{n}@example.com",
-            subject="How was your order?",
-            text="Tell us.",
-            html="<p>Tell us.</p>",
-            message_id=f"<bare.{n}@bench>",
-            headers={},
-        )
-        await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
+    if reuse:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as smtp:
+            for content, recipients in messages:
+                await smtp.sendmail(sender, recipients, content)
+    else:
+        for content, recipients in messages:
+            async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as smtp:
+                await smtp.sendmail(sender, recipients, content)
     return time.perf_counter() - started
 
 
@@ -189,9 +202,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             duplicates += sum(n - 1 for n in seen.values())
             rates[workers] = args.invitations / seconds
             log(f"{workers} worker(s): {args.invitations} invitations in {seconds:.2f} s ({rates[workers]:.1f}/s)")
+        sent = list(zip(list(box.raw), list(box.envelopes), strict=True))  # what the 2 workers sent
         box.clear()
-        bare = args.invitations / asyncio.run(bare_loop(args.invitations, smtp_port))
-        log(f"bare SMTP loop: {bare:.1f}/s")
+        bare = len(sent) / asyncio.run(bare_loop(sent, smtp_port, reuse=True))
+        box.clear()
+        bare_new = len(sent) / asyncio.run(bare_loop(sent, smtp_port, reuse=False))
+        log(f"bare SMTP loop: {bare:.1f}/s over one connection, {bare_new:.1f}/s with a connection each")
     return {
         "bench": "dispatch",
         "invitations": args.invitations,
@@ -199,6 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "sent_per_s_1_worker": round(rates[1], 1),
         "sent_per_s_2_workers": round(rates[2], 1),
         "bare_per_s": round(bare, 1),
+        "bare_new_connection_per_s": round(bare_new, 1),
         "ratio": round(rates[2] / bare, 3),
         "duplicates": duplicates,
     }

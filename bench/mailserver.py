@@ -22,20 +22,39 @@ _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MU
 
 class Mailbox:
     """What the server received, in arrival order. Set `refuse` to an SMTP reply ("554 5.7.1 no") to refuse
-    messages, `drop` to close the connection after receiving a message without answering, or `hold` to make the
-    server wait (in DATA, after the message arrived, before answering) until the event is set: every message, or
-    only the `hold_at`-th."""
+    messages, `refuse_to` (address → reply) to refuse some recipients, `drop` to close the connection after
+    receiving a message without answering (every message, or only the `drop_at`-th), `down` to answer every new
+    connection "421" (out of service; `down_after`: from the N-th message on), or `hold` to make the server wait
+    (in DATA, after the message arrived, before answering) until the event is set: every message, or only the
+    `hold_at`-th. `peers` has the client address (host, port) of every message: one per connection it came over."""
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []  # as received; parsed only when a test reads `messages`
         self._parsed: list[EmailMessage] = []
         self.envelopes: list[list[str]] = []
+        self.peers: list[tuple[str, int]] = []
         self.refuse: str | None = None
+        self.refuse_to: dict[str, str] = {}
         self.drop = False
+        self.drop_at: int | None = None
+        self.down = False
+        self.down_after: int | None = None
         self.hold: threading.Event | None = None
         self.hold_at: int | None = None
         self.arrived = threading.Event()
         self._lock = threading.RLock()
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> Any:
+        if self.down:
+            return ["421 4.3.2 Service not available"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.refuse_to:
+            return self.refuse_to[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
         if self.refuse:
@@ -43,11 +62,14 @@ class Mailbox:
         with self._lock:
             self.raw.append(bytes(envelope.content))
             self.envelopes.append(list(envelope.rcpt_tos))
+            self.peers.append(tuple(session.peer[:2]))
             held = self.hold is not None and self.hold_at in (None, len(self.raw))
+            dropped = self.drop and self.drop_at in (None, len(self.raw))
+            self.down = self.down or self.down_after == len(self.raw)
         self.arrived.set()
         if held and self.hold is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
-        if self.drop:
+        if dropped:
             server.transport.close()
         return "250 OK"
 
@@ -78,6 +100,7 @@ class Mailbox:
             self.raw.clear()
             self._parsed.clear()
             self.envelopes.clear()
+            self.peers.clear()
         self.arrived.clear()
 
 

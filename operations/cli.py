@@ -201,22 +201,27 @@ def dispatch(now_text: str | None, queue: bool) -> None:
 
 
 async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
+    """One pass; its claimed sends go to the workers (`queue`, a task per batch) or are sent here, a batch at a
+    time over one SMTP connection."""
     from afterglow.overrides import current_settings
-    from surveys.services.dispatch import dispatch_due, send_claimed
-    from surveys.tasks import send
+    from surveys.services.dispatch import dispatch_due
+    from surveys.services.sending import send_batch as send_here
+    from surveys.tasks import send_batch
 
     settings = await current_settings()  # with the changes made in the browser
-    claimed: list[tuple[int, str]] = []
+    claimed: list[tuple[list[int], str]] = []
 
-    def enqueue(invitation_id: int, purpose: str) -> None:
+    def enqueue_batch(invitation_ids: list[int], purpose: str) -> None:
         if queue:
-            send.delay(invitation_id, purpose, now.isoformat())
+            send_batch.delay(invitation_ids, purpose, now.isoformat())
         else:
-            claimed.append((invitation_id, purpose))
+            claimed.append((invitation_ids, purpose))
 
-    report = (await dispatch_due(now, settings, enqueue)).as_dict()
-    results = [await send_claimed(i, p, now, settings) for i, p in claimed]
-    report["sent_here"] = sum(1 for r in results if r in {"sent", "reminded"})
+    report = (await dispatch_due(now, settings, enqueue_batch=enqueue_batch)).as_dict()
+    report["sent_here"] = 0
+    for ids, purpose in claimed:
+        done = await send_here(ids, purpose, now, settings)
+        report["sent_here"] += done.sent + done.already
     return report
 
 

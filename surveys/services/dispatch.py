@@ -13,6 +13,7 @@ from afterglow.settings import Settings
 from surveys import policy
 from surveys.services.emails import send_once
 from surveys.services.planning import PASS, plan_invitations, window
+from surveys.services.sending import SEND_BATCH, chunks
 from surveys.tables import Invitation
 
 #: A claim older than this is taken to belong to a worker that died; its send is handed out again.
@@ -20,6 +21,8 @@ CLAIM_LEASE = timedelta(minutes=15)
 BATCH = 500
 
 Enqueue = Callable[[int, str], None]
+#: Hands a batch of claimed sends (ids, purpose) to one worker task.
+EnqueueBatch = Callable[[list[int], str], None]
 
 
 @dataclass
@@ -73,7 +76,10 @@ def _situation(row: dict, now: datetime, recently: bool, settings: Settings) -> 
     )
 
 
-async def _claim(invitation_id: int, expected: str, claimed: str, now: datetime) -> bool:
+async def _claim(ids: list[int], expected: str, claimed: str, now: datetime) -> list[int]:
+    """Claim these sends in one conditional update; the ids this pass won (another pass may have some)."""
+    if not ids:
+        return []
     rows = (
         await Invitation.update(
             {
@@ -82,10 +88,20 @@ async def _claim(invitation_id: int, expected: str, claimed: str, now: datetime)
                 Invitation.hold_reason: "",
             }
         )
-        .where((Invitation.id == invitation_id) & (Invitation.status == expected))
+        .where(Invitation.id.is_in(ids) & (Invitation.status == expected))
         .returning(Invitation.id)
     )
-    return bool(rows)
+    return sorted(row["id"] for row in rows)
+
+
+async def _hand_out(sends: list[int], purpose: str, now: datetime, enqueue: EnqueueBatch) -> int:
+    """Claim `sends` (emptying the list) and hand what this pass won to one worker task; how many it won."""
+    expected, claimed = ("scheduled", "sending") if purpose == "invitation" else ("sent", "reminding")
+    won = await _claim(sends, expected, claimed, now)
+    sends.clear()
+    if won:
+        enqueue(won, purpose)
+    return len(won)
 
 
 def _without(where: Combinable, bad: set[int]) -> Combinable:
@@ -93,7 +109,7 @@ def _without(where: Combinable, bad: set[int]) -> Combinable:
     return where & Invitation.id.not_in(list(bad)) if bad else where
 
 
-async def _first_emails(now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+async def _first_emails(now: datetime, settings: Settings, enqueue: EnqueueBatch, report: DispatchReport) -> None:
     bad: set[int] = set()
     while True:
         rows = (
@@ -103,18 +119,22 @@ async def _first_emails(now: datetime, settings: Settings, enqueue: Enqueue, rep
             .limit(BATCH)
         )
         recently = await _recently_asked([r["customer"] for r in rows], now, settings) if rows else set()
+        sends: list[int] = []
         for row in rows:
             async with skip_bad_row(PASS, f"invitation {row['id']}", now) as run:
-                await _first_email(row, row["customer"] in recently, now, settings, enqueue, report)
+                if await _first_email(row, row["customer"] in recently, now, settings, report):
+                    sends.append(row["id"])
             if run.failed:
                 bad.add(row["id"])
+            if len(sends) == SEND_BATCH:  # the workers start on a batch while the pass decides the next
+                report.queued += await _hand_out(sends, "invitation", now, enqueue)
+        report.queued += await _hand_out(sends, "invitation", now, enqueue)
         if len(rows) < BATCH:
             return
 
 
-async def _first_email(
-    row: dict, recently: bool, now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport
-) -> None:
+async def _first_email(row: dict, recently: bool, now: datetime, settings: Settings, report: DispatchReport) -> bool:
+    """Skip or hold the invitation as the policy says; True when it is to be sent now."""
     decision = policy.decide(_situation(row, now, recently, settings))
     pending = (Invitation.id == row["id"]) & (Invitation.status == "scheduled")
     if isinstance(decision, policy.Skip):
@@ -134,12 +154,10 @@ async def _first_email(
             }
         ).where(pending)
         report.waiting += 1
-    elif await _claim(row["id"], "scheduled", "sending", now):
-        enqueue(row["id"], "invitation")
-        report.queued += 1
+    return isinstance(decision, policy.Send)
 
 
-async def _reminders(now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+async def _reminders(now: datetime, settings: Settings, enqueue: EnqueueBatch, report: DispatchReport) -> None:
     bad: set[int] = set()
     while True:
         rows = (
@@ -155,16 +173,22 @@ async def _reminders(now: datetime, settings: Settings, enqueue: Enqueue, report
             .order_by(Invitation.reminder_due_at)
             .limit(BATCH)
         )
+        sends: list[int] = []
         for row in rows:
             async with skip_bad_row(PASS, f"invitation {row['id']}", now) as run:
-                await _reminder(row, now, settings, enqueue, report)
+                if await _reminder(row, now, settings, report):
+                    sends.append(row["id"])
             if run.failed:
                 bad.add(row["id"])
+            if len(sends) == SEND_BATCH:
+                report.reminders_queued += await _hand_out(sends, "reminder", now, enqueue)
+        report.reminders_queued += await _hand_out(sends, "reminder", now, enqueue)
         if len(rows) < BATCH:
             return
 
 
-async def _reminder(row: dict, now: datetime, settings: Settings, enqueue: Enqueue, report: DispatchReport) -> None:
+async def _reminder(row: dict, now: datetime, settings: Settings, report: DispatchReport) -> bool:
+    """Drop or hold the reminder as the policy says; True when it is to be sent now."""
     decision = policy.decide(_situation(row, now, False, settings))
     pending = (Invitation.id == row["id"]) & (Invitation.status == "sent")
     if isinstance(decision, policy.Skip):
@@ -179,31 +203,39 @@ async def _reminder(row: dict, now: datetime, settings: Settings, enqueue: Enque
     elif isinstance(decision, policy.Wait):
         await Invitation.update({Invitation.reminder_due_at: decision.until}).where(pending)
         report.waiting += 1
-    elif await _claim(row["id"], "sent", "reminding", now):
-        enqueue(row["id"], "reminder")
-        report.reminders_queued += 1
+    return isinstance(decision, policy.Send)
 
 
-async def _stale_claims(now: datetime, enqueue: Enqueue, report: DispatchReport) -> None:
+async def _stale_claims(now: datetime, enqueue: EnqueueBatch, report: DispatchReport) -> None:
     """Hand out again the sends whose worker vanished; the send itself checks the mail log."""
-    rows = await Invitation.select(Invitation.id, Invitation.status).where(
-        Invitation.status.is_in(["sending", "reminding"]) & (Invitation.claimed_at < now - CLAIM_LEASE)
-    )
-    for row in rows:
-        await Invitation.update({Invitation.claimed_at: now}).where(
-            (Invitation.id == row["id"]) & (Invitation.status == row["status"])
+    for claimed, purpose in (("sending", "invitation"), ("reminding", "reminder")):
+        rows = (
+            await Invitation.update({Invitation.claimed_at: now})
+            .where((Invitation.status == claimed) & (Invitation.claimed_at < now - CLAIM_LEASE))
+            .returning(Invitation.id)
         )
-        enqueue(row["id"], "invitation" if row["status"] == "sending" else "reminder")
-        report.requeued += 1
+        report.requeued += len(rows)
+        for batch in chunks(sorted(row["id"] for row in rows)):
+            enqueue(batch, purpose)
 
 
-async def dispatch_due(now: datetime, settings: Settings, enqueue: Enqueue) -> DispatchReport:
-    """One scheduler pass as of `now`: plan new invitations, then claim and enqueue every due send. A row that
-    fails is recorded as a task failure and skipped; the pass goes on with the others."""
+async def dispatch_due(
+    now: datetime, settings: Settings, enqueue: Enqueue | None = None, *, enqueue_batch: EnqueueBatch | None = None
+) -> DispatchReport:
+    """One scheduler pass as of `now`: plan new invitations, then claim every due send in bulk and hand the claims
+    out, `enqueue_batch` (a send task each) a batch at a time, or `enqueue` one by one. A row that fails is
+    recorded as a task failure and skipped; the pass goes on with the others."""
+
+    def one_by_one(ids: list[int], purpose: str) -> None:
+        for invitation_id in ids:
+            assert enqueue is not None
+            enqueue(invitation_id, purpose)
+
+    hand = enqueue_batch or one_by_one
     report = DispatchReport(planned=await plan_invitations(now, settings))
-    await _stale_claims(now, enqueue, report)
-    await _first_emails(now, settings, enqueue, report)
-    await _reminders(now, settings, enqueue, report)
+    await _stale_claims(now, hand, report)
+    await _first_emails(now, settings, hand, report)
+    await _reminders(now, settings, hand, report)
     return report
 
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
 
 from afterglow import i18n
 from afterglow.brand import brand_of
 from afterglow.db import UNIQUE_VIOLATIONS
-from afterglow.mail import MailNotSent, build_message, hand_over
+from afterglow.mail import MailNotSent, SmtpSession, build_message, hand_over
 from afterglow.settings import Settings
 from shop.services.catalogue import with_products
+from shop.tables import OrderItem
 from surveys.services import wording
-from surveys.services.invitations import invitation_with_items
 from surveys.services.links import survey_token, unsubscribe_token
-from surveys.tables import SentEmail
+from surveys.tables import Invitation, SentEmail
 
 
 @dataclass(frozen=True)
@@ -35,31 +36,61 @@ def message_id(settings: Settings, invitation_id: int, purpose: str, token: str)
     return f"<{purpose}.{invitation_id}.{token[:10]}@{domain}>"
 
 
+#: The invitation's columns an email needs (Invitation.select(*MAIL_COLUMNS)).
+MAIL_COLUMNS = (
+    Invitation.id,
+    Invitation.kind,
+    Invitation.token,
+    Invitation.agent,
+    Invitation.customer.email,
+    Invitation.customer.name,
+    Invitation.customer.locale,
+    Invitation.order.id,
+    Invitation.order.external_id,
+)
+
+Renderer = Callable[[dict[str, Any]], Rendered]
+
+
+async def renderer(rows: list[dict[str, Any]], purpose: str, now: datetime, settings: Settings) -> Renderer:
+    """Read what the emails of these invitations (rows of MAIL_COLUMNS) need in a few queries, whatever their
+    number: their items, the catalogue's titles and images, the owner's wording. Returns the email of a row."""
+    items = await OrderItem.select(
+        OrderItem.id, OrderItem.order, OrderItem.sku, OrderItem.name, OrderItem.quantity
+    ).where(OrderItem.order.is_in([r["order.id"] for r in rows] or [0]) & OrderItem.returned_at.is_null())
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for item in await with_products(sorted(items, key=lambda i: i["id"]), settings.base_url):
+        by_order.setdefault(item.pop("order"), []).append(item)
+    key = "reminder" if purpose == "reminder" else "invitation"
+    languages = {i18n.customer_language(r["customer.locale"], settings) for r in rows}
+    wordings = {language: await wording.stored(key, language) for language in languages}
+    brand = brand_of(settings)
+
+    def render(inv: dict[str, Any]) -> Rendered:
+        language = i18n.customer_language(inv["customer.locale"], settings)
+        context = {
+            "shop_name": settings.shop_name,
+            "brand": brand,
+            "logo_url": brand.logo_url(settings.base_url),
+            "name": inv["customer.name"],
+            "kind": inv["kind"],
+            "agent": inv["agent"],
+            "reminder": purpose == "reminder",
+            "order_number": inv["order.external_id"],
+            "items": by_order.get(inv["order.id"], []),
+            "survey_url": f"{settings.base_url}/s/{survey_token(settings, inv['token'], now)}",
+            "unsubscribe_url": f"{settings.base_url}/u/{unsubscribe_token(settings, inv['token'])}",
+        }
+        return composed(inv["customer.email"], context, language, wordings[language])
+
+    return render
+
+
 async def render_invitation(invitation_id: int, purpose: str, now: datetime, settings: Settings) -> Rendered:
-    found = await invitation_with_items(invitation_id)
-    if found is None:
+    inv = await Invitation.select(*MAIL_COLUMNS).where(Invitation.id == invitation_id).first()
+    if inv is None:
         raise LookupError(invitation_id)
-    inv, items = found
-    items = await with_products(items, settings.base_url)  # the catalogue's titles and images
-    language = i18n.customer_language(inv["customer.locale"], settings)
-    signed = survey_token(settings, inv["token"], now)
-    survey_url = f"{settings.base_url}/s/{signed}"
-    unsubscribe_url = f"{settings.base_url}/u/{unsubscribe_token(settings, inv['token'])}"
-    context = {
-        "shop_name": settings.shop_name,
-        "brand": (brand := brand_of(settings)),
-        "logo_url": brand.logo_url(settings.base_url),
-        "name": inv["customer.name"],
-        "kind": inv["kind"],
-        "agent": inv["agent"],
-        "reminder": purpose == "reminder",
-        "order_number": inv["order.external_id"],
-        "items": items,
-        "survey_url": survey_url,
-        "unsubscribe_url": unsubscribe_url,
-    }
-    fields = await wording.stored("reminder" if purpose == "reminder" else "invitation", language)
-    return composed(inv["customer.email"], context, language, fields)
+    return (await renderer([inv], purpose, now, settings))(inv)
 
 
 def composed(to: str, context: dict[str, Any], language: str, fields: dict[str, str] | None) -> Rendered:
@@ -88,12 +119,19 @@ async def send_once(invitation_id: int, purpose: str, token: str, now: datetime,
 
 
 async def deliver(
-    mail: Rendered, mid: str, purpose: str, invitation_id: int | None, now: datetime, settings: Settings
+    mail: Rendered,
+    mid: str,
+    purpose: str,
+    invitation_id: int | None,
+    now: datetime,
+    settings: Settings,
+    smtp: SmtpSession | None = None,
 ) -> bool:
     """Hand the email to SMTP (in the embedded default, keep it for the dev outbox) at most once per Message-ID:
     the log row is claimed right before the message goes and marked sent after. False when another run has this
     Message-ID already. MailNotSent: nothing was handed over, try later. MailUncertain: the connection broke
-    during the handover; the row stays `handing_over` and is never sent again by itself."""
+    during the handover; the row stays `handing_over` and is never sent again by itself. `smtp`: a connection
+    to reuse (a batch), else one of its own."""
     row = SentEmail(
         message_id=mid,
         invitation=invitation_id,
@@ -123,13 +161,17 @@ async def deliver(
         settings, to=mail.to, subject=mail.subject, text=mail.text, html=mail.html, message_id=mid, headers=mail.headers
     )
     try:
-        if not await hand_over(settings, msg, claim):
+        if not await (smtp.hand_over(msg, claim) if smtp else hand_over(settings, msg, claim)):
             return False
     except MailNotSent:
         if claimed:  # the server refused the message itself: nothing went out, so the claim is given back
             await SentEmail.delete().where((SentEmail.message_id == mid) & (SentEmail.status == "handing_over"))
         raise
-    await SentEmail.update({SentEmail.status: "sent"}).where(SentEmail.message_id == mid)
+    sent = SentEmail.update({SentEmail.status: "sent"}).where(SentEmail.message_id == mid).run()
+    if smtp is not None:
+        smtp.after_sent(sent)  # written while the batch's next message is being addressed
+    else:
+        await sent
     return True
 
 
@@ -148,7 +190,7 @@ async def interrupted_handovers(now: datetime, limit: int = 100) -> list[dict]:
     )
 
 
-def logged_message(row: dict, settings: Settings) -> EmailMessage:
+def logged_message(row: dict, settings: Settings) -> Message:
     """The email a SentEmail row (read with `load_json=True`) logged, rebuilt as it was sent: same Message-ID."""
     headers = {k: v for k, v in row["headers"].items() if k != "Message-ID"}
     return build_message(
