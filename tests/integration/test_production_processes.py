@@ -174,7 +174,7 @@ def test_the_procfile_runs_afterglow_in_production_mode(production: tuple[Proces
     assert processes.alive("beat") and "beat: Starting" in processes.log("beat"), processes.log("beat")[-3000:]
 
     flower = f"http://127.0.0.1:{flower_port}"
-    wait_for(lambda: _flower_saw(flower, "surveys.send"), timeout=60, what="Flower to show the send task")
+    wait_for(lambda: _flower_saw(flower, "surveys.send_batch"), timeout=60, what="Flower to show the batch send task")
     workers = httpx.get(f"{flower}/api/workers", params={"refresh": "true"}, timeout=10).json()
     assert workers, "Flower lists the worker"
     http.close()
