@@ -21,6 +21,11 @@ def _value(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _nested(value: object) -> bool:
+    """Per-set results (the sentiment bench's) have a table of their own in the README."""
+    return isinstance(value, dict) and any(isinstance(inner, dict) for inner in value.values())
+
+
 def rows(lines: list[str]) -> list[str]:
     table = ["| bench | ratio | figures |", "| --- | --- | --- |"]
     for line in lines:
@@ -29,7 +34,11 @@ def rows(lines: list[str]) -> list[str]:
         figures = json.loads(line)
         setup = ", ".join(f"{key} {figures[key]}" for key in SETUP[1:] if key in figures)
         name = f"`{figures.get('bench', '?')}`" + (f" ({setup})" if setup else "")
-        rest = [f"`{key}` {_value(value)}" for key, value in figures.items() if key not in SETUP and key != "ratio"]
+        rest = [
+            f"`{key}` {_value(value)}"
+            for key, value in figures.items()
+            if key not in SETUP and key != "ratio" and not _nested(value)
+        ]
         table.append(f"| {name} | {_value(figures.get('ratio', '–'))} | {', '.join(rest)} |")
     return table
 
