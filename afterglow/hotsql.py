@@ -113,8 +113,6 @@ def _reader() -> _SQLiteReader:
     return reader
 
 
-
-
 #: The PostgreSQL connection `one_connection()` holds for the reads inside it.
 _held: ContextVar[Any] = ContextVar("hotsql_connection", default=None)
 
@@ -142,25 +140,29 @@ def _in_transaction(engine: Engine) -> Any:
     return transaction.connection if transaction is not None else None
 
 
+async def _on_postgres(engine: Engine, held: Any, sql: str, args: tuple[Any, ...]) -> list[Row]:
+    """On the connection given, else one from the pool, else a connection of its own."""
+    if held is not None:
+        return list(await held.fetch(sql, *args))
+    pool = getattr(engine, "pool", None)
+    if pool is not None:
+        return list(await pool.fetch(sql, *args))
+    connection = await engine.get_new_connection()  # type: ignore[attr-defined]
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
+
+
 async def fetch(sql: str, *args: Any) -> list[Row]:
     """The rows of one read-only statement (inside an ORM transaction, on its connection)."""
     engine = _engine()
     joined = _in_transaction(engine)
-    if joined is not None and not is_postgres(engine):
+    if is_postgres(engine):
+        return await _on_postgres(engine, joined or _held.get(), sql, args)
+    if joined is not None:
         async with joined.execute(_sqlite_text(sql), args) as cursor:
             return list(await cursor.fetchall())
-    if is_postgres(engine):
-        held = joined or _held.get()
-        if held is not None:
-            return list(await held.fetch(sql, *args))
-        pool = getattr(engine, "pool", None)
-        if pool is not None:
-            return list(await pool.fetch(sql, *args))
-        connection = await engine.get_new_connection()  # type: ignore[attr-defined]
-        try:
-            return list(await connection.fetch(sql, *args))
-        finally:
-            await connection.close()
     connection = _reader().get(engine.path)  # type: ignore[attr-defined]
     return connection.execute(_sqlite_text(sql), args).fetchall()
 
@@ -171,14 +173,4 @@ async def write(sql: str, *args: Any) -> list[Row]:
     engine = _engine()
     if not is_postgres(engine):
         raise RuntimeError("hotsql.write is for PostgreSQL")
-    joined = _in_transaction(engine)
-    if joined is not None:
-        return list(await joined.fetch(sql, *args))
-    pool = getattr(engine, "pool", None)
-    if pool is not None:
-        return list(await pool.fetch(sql, *args))
-    connection = await engine.get_new_connection()  # type: ignore[attr-defined]
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
+    return await _on_postgres(engine, _in_transaction(engine), sql, args)
