@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +10,7 @@ from jinja2.runtime import Context
 
 from afterglow import i18n, kinds
 from afterglow.brand import Brand, brand_of
+from afterglow.lru import Recent
 from afterglow.settings import ROOT, get_settings
 
 TEMPLATE_DIR = ROOT / "templates"
@@ -65,21 +65,16 @@ class RenderMemo:
     part of the key: a page kept here may use it only to build addresses."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.pages: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.pages: Recent[str] = Recent(size)
         self.renders = 0
 
     def render(self, template: str, context: dict[str, Any], request: Any = None) -> str:
         key = (template, repr(sorted(context.items())))
         html = self.pages.get(key)
-        if html is not None:
-            self.pages.move_to_end(key)
-            return html
-        html = environment().get_template(template).render(**context, request=request)
-        self.renders += 1
-        self.pages[key] = html
-        if len(self.pages) > self.size:
-            self.pages.popitem(last=False)
+        if html is None:
+            html = environment().get_template(template).render(**context, request=request)
+            self.renders += 1
+            self.pages.put(key, html)
         return html
 
 

@@ -14,16 +14,14 @@ way (which might have been answered before the request's writer committed).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from afterglow import hotsql
+from afterglow.lru import Recent
 
 ALL = "all"
-T = TypeVar("T")
 
 
 def product_key(sku: str) -> str:
@@ -93,34 +91,13 @@ async def version_of(sku: str) -> tuple[int, int]:
     return found.get(key, 0), found.get(ALL, 0)
 
 
-class Recent(Generic[T]):
-    """The `size` most recently used values, by key; a key holds the versions it was made under."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: OrderedDict[Hashable, T] = OrderedDict()
-
-    def get(self, key: Hashable) -> T | None:
-        value = self.values.get(key)
-        if value is not None:
-            self.values.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: T) -> None:
-        self.values[key] = value
-        self.values.move_to_end(key)
-        while len(self.values) > self.size:
-            self.values.popitem(last=False)
-
-    def clear(self) -> None:
-        self.values.clear()
-
-
 #: Every cache keyed by versions, so that tests can start from cold ones.
 CACHES: list[Recent[Any]] = []
 
 
 def cache(size: int) -> Recent[Any]:
+    """A new cache of the `size` most recently used values, each under a key that holds the versions it was made
+    under."""
     made: Recent[Any] = Recent(size)
     CACHES.append(made)
     return made
