@@ -12,7 +12,7 @@ from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
 from afterglow.settings import Settings
 from reviews.policy import display_name, held_rule, parse_rating
-from reviews.services.item_read import products_of_items, reviews_of_items
+from reviews.services.item_read import item_section
 from reviews.services.photos import (
     MAX_PHOTOS,
     CheckedPhoto,
@@ -146,10 +146,10 @@ async def reviewable_items(invitation_id: int) -> list[ItemReview]:
 
 async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview]:
     """The survey's items (`id`, `sku`, `name`, `product_ref`, `variant_ref`, `order.external_id`, in order), one
-    per product, with the customer's reviews and the catalogue's title and image: two statements."""
+    per product, with the customer's reviews and the catalogue's title and image: one statement."""
     if kind != "order" or not rows:
         return []
-    by_item = await reviews_of_items([row["id"] for row in rows])
+    by_item, shown = await item_section(rows)
     items: dict[str, ItemReview] = {}
     for row in rows:
         review = by_item.get(row["id"])
@@ -170,7 +170,6 @@ async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview
             )
             item.photos = review["photos"]
         items[row["sku"]] = item
-    shown = await products_of_items([row for row in rows if row["id"] in {item.id for item in items.values()}])
     for item in items.values():
         if item.id in shown:
             item.product_title, item.product_image = shown[item.id]
