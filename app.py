@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from litestar import Litestar, Router
@@ -81,6 +82,17 @@ def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
     return [open_pool], [close_pool]
 
 
+def _keep_out_of_full_collections() -> None:
+    """What start-up built (modules, routes, templates, pools) lives as long as the app: the collector's full
+    passes skip it from now on. Walking it took ~100 ms, every few seconds under load: the pages' p99."""
+    gc.freeze()
+
+
+def _collect_everything_again() -> None:
+    """Back to normal at shutdown: a process that builds another app (the tests) leaks nothing it froze."""
+    gc.unfreeze()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     on_startup, on_shutdown = _database_pool(settings)
@@ -128,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     if settings.dev_outbox:
         handlers.append(DevOutboxController)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies={
             "settings": Provide(settings_provider(settings)),
@@ -157,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,
             exclude=[r"^/(api|webhooks|s|u|r|widget|feeds)/", r"^/feedback(/embed)?/?$"],
         ),
-        middleware=[RequestLogMiddleware, IdsInRange, RefuseUnreadableBodies],
+        middleware=[IdsInRange, RefuseUnreadableBodies],
         before_send=[security_headers],
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         exception_handlers={
@@ -168,9 +180,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTP_500_INTERNAL_SERVER_ERROR: server_error,
         },
         state=State({"settings": settings, ITEM_SECTION: item_reviews}),
-        on_startup=on_startup,
-        on_shutdown=on_shutdown,
+        on_startup=[*on_startup, _keep_out_of_full_collections],
+        on_shutdown=[_collect_everything_again, *on_shutdown],
         debug=False,
         # Logging is set up once per process by afterglow.logs (JSON lines in production), not by Litestar.
         logging_config=None,
     )
+    return RequestLogMiddleware.around(app)

@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar._asgi.utils import wrap_in_exception_handler
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from afterglow.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 TASK_ID: ContextVar[str] = ContextVar("task_id", default="")
@@ -28,6 +29,7 @@ TASK_NAME: ContextVar[str] = ContextVar("task_name", default="")
 #: The message header that carries the request id into a task.
 REQUEST_HEADER = "afterglow_request_id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
 #: Attributes every LogRecord has; anything else on a record was passed as `extra=` and is logged as a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "task_id", "task"}
 
@@ -95,21 +97,26 @@ def configure(settings: Settings) -> None:
 
 
 class RequestLogMiddleware:
-    """Gives each HTTP request an id (echoed as `X-Request-ID`) and logs one line when it is answered."""
+    """Gives each HTTP request an id (echoed as `X-Request-ID`) and logs one line when it is answered.
+
+    It wraps the app's whole ASGI handler (`around(app)`), outside the framework's exception handling, so every
+    answer passes through it as a response: a route's refusal (CSRF, a rate limit), an unknown path, a 500."""
 
     def __init__(self, app: ASGIApp) -> None:
-        # A refusal raised by a middleware inside this one (CSRF, a rate limit) would otherwise become its response
-        # only outside, past `send_with_id`: logged as 500, without the id. Litestar puts the same wrapper between
-        # a handler and its middleware for this reason.
-        self.app = wrap_in_exception_handler(app)
+        self.app = app
         self.log = logging.getLogger("afterglow.request")
+
+    @classmethod
+    def around(cls, app: Litestar) -> Litestar:
+        app.asgi_handler = cls(app.asgi_handler)
+        return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"").decode("latin-1")
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _SANE_ID.match(given) else os.urandom(16).hex()
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -118,22 +125,23 @@ class RequestLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if self.log.isEnabledFor(logging.INFO):
+                self.log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
             REQUEST_ID.reset(token)
