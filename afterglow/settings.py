@@ -94,6 +94,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_tls: bool = False
+    # SMTP connections a worker sends a batch of invitations over at once (one message handed over at a time).
+    smtp_connections: int = 4
     mail_from: str = "Afterglow <feedback@afterglow.localhost>"
     default_delay_days: int = 3
     category_delays: dict[str, int] = field(default_factory=dict)
@@ -212,6 +214,7 @@ def load() -> Settings:
         smtp_user=_env("SMTP_USER"),
         smtp_password=_env("SMTP_PASSWORD"),
         smtp_tls=_env("SMTP_TLS") in {"1", "true", "yes"},
+        smtp_connections=max(1, _int("SMTP_CONNECTIONS", 4)),
         mail_from=_env("MAIL_FROM", "Afterglow <feedback@afterglow.localhost>"),
         default_delay_days=_int("DEFAULT_DELAY_DAYS", 3),
         category_delays=_category_delays(_env("CATEGORY_DELAYS")),

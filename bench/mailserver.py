@@ -104,11 +104,21 @@ class Mailbox:
         self.arrived.clear()
 
 
+class _Hooks:
+    """The mailbox's hooks alone, as the server's handler: aiosmtpd reads every attribute of its handler on each
+    new connection, which on the mailbox itself would parse every message received (`messages`)."""
+
+    def __init__(self, box: Mailbox) -> None:
+        self.handle_EHLO = box.handle_EHLO
+        self.handle_RCPT = box.handle_RCPT
+        self.handle_DATA = box.handle_DATA
+
+
 @contextmanager
 def smtp_server(box: Mailbox | None = None, port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
     """Run a server until the block ends; yields its mailbox and port."""
     box, port = box or Mailbox(), port or free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller = Controller(_Hooks(box), hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield box, port

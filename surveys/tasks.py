@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from afterglow.celery_app import MAIL_RETRY, celery_app, run_async, task_now
+from afterglow.celery_app import celery_app, run_async, task_now
 from afterglow.overrides import with_settings
 from surveys.services import sending
-from surveys.services.dispatch import dispatch_due, send_claimed
+from surveys.services.dispatch import dispatch_due
 
 
 @celery_app.task(name="surveys.dispatch")
@@ -22,17 +22,8 @@ def dispatch(now_iso: str | None = None) -> dict[str, object]:
 
 @celery_app.task(name="surveys.send_batch")
 def send_batch(invitation_ids: list[int], purpose: str, now_iso: str | None = None) -> dict[str, int]:
-    """Send a batch of claimed invitations or reminders over one SMTP connection. Safe to run twice (a redelivery):
+    """Send a batch of claimed invitations or reminders over a few SMTP connections. Safe to run twice (a redelivery):
     what the mail log has is not sent again. Not retried by Celery: what could not be handed over is due again,
     and the next pass claims it."""
     report = run_async(with_settings(lambda s: sending.send_batch(invitation_ids, purpose, task_now(now_iso), s)))
     return report.as_dict()
-
-
-@celery_app.task(
-    name="surveys.send",
-    **MAIL_RETRY,
-)
-def send(invitation_id: int, purpose: str, now_iso: str | None = None) -> str:
-    """Send one claimed invitation or reminder. Safe to run twice: the second finds it sent."""
-    return run_async(with_settings(lambda s: send_claimed(invitation_id, purpose, task_now(now_iso), s)))

@@ -18,7 +18,7 @@ from feedback.services.notify_settings import store_notify_settings
 from feedback.services.rules import create_rule
 from feedback.tables import InboxItem, TeamChannel, WebhookDelivery
 from surveys.services.dispatch import dispatch_due
-from surveys.tasks import send
+from surveys.tasks import send_batch
 from tests.factories import event_payload, order_payload
 from tests.integration.conftest import Mailbox, Workers, wait_for, wait_for_async
 from tests.unit.notify_fixtures import webhook_receiver
@@ -49,7 +49,9 @@ async def test_a_detractor_routed_as_urgent_is_emailed_to_the_team_and_posted_to
         assert (await client.post("/api/v1/orders", json=order_payload("N-1"), headers=api_headers)).status_code == 201
         event = event_payload("delivered", DELIVERED)
         assert (await client.post("/api/v1/orders/N-1/events", json=event, headers=api_headers)).status_code == 202
-        await dispatch_due(SEND_AT, settings, lambda i, purpose: send.delay(i, purpose, SEND_AT.isoformat()))
+        await dispatch_due(
+            SEND_AT, settings, enqueue_batch=lambda ids, purpose: send_batch.delay(ids, purpose, SEND_AT.isoformat())
+        )
         wait_for(lambda: mailbox.count() == 1, what="the invitation email")
         link = re.search(r"http://afterglow\.test(/s/\S+)\?nps=2", text_of(mailbox.messages[0]))
         assert link, text_of(mailbox.messages[0])

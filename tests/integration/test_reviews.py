@@ -14,7 +14,7 @@ from accounts.services import create_staff
 from afterglow.settings import Settings
 from reviews.tables import Review, ReviewPhoto
 from surveys.services.dispatch import dispatch_due
-from surveys.tasks import send
+from surveys.tasks import send_batch
 from tests.factories import event_payload, order_payload, photo_bytes
 from tests.integration.conftest import Mailbox, Workers, wait_for
 
@@ -34,7 +34,9 @@ async def test_a_review_with_a_photo_is_published_and_a_rejection_is_emailed_by_
     assert (await client.post("/api/v1/orders", json=order_payload("R-1"), headers=api_headers)).status_code == 201
     event = event_payload("delivered", DELIVERED)
     assert (await client.post("/api/v1/orders/R-1/events", json=event, headers=api_headers)).status_code == 202
-    await dispatch_due(SEND_AT, settings, lambda i, purpose: send.delay(i, purpose, SEND_AT.isoformat()))
+    await dispatch_due(
+        SEND_AT, settings, enqueue_batch=lambda ids, purpose: send_batch.delay(ids, purpose, SEND_AT.isoformat())
+    )
     wait_for(lambda: mailbox.count() == 1, what="the invitation email")
     item_link = re.search(r"Write a review: http://afterglow\.test(/s/\S+/items/\d+)", text_of(mailbox.messages[0]))
     assert item_link, text_of(mailbox.messages[0])

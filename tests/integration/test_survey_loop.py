@@ -15,7 +15,7 @@ from afterglow.settings import Settings
 from feedback.tables import FeedbackItem
 from surveys.services.dispatch import dispatch_due
 from surveys.tables import Invitation, Response, SentEmail
-from surveys.tasks import dispatch, send
+from surveys.tasks import dispatch, send_batch
 from tests.factories import event_payload, order_payload
 from tests.integration.conftest import Mailbox, Workers, wait_for, wait_for_async
 
@@ -27,7 +27,7 @@ DUE = datetime(2026, 3, 6, 9, 0, tzinfo=BERLIN)  # + 3 days, moved to the next 0
 
 
 def enqueue_to_workers(now: datetime):  # type: ignore[no-untyped-def]
-    return lambda invitation_id, purpose: send.delay(invitation_id, purpose, now.isoformat())
+    return lambda invitation_ids, purpose: send_batch.delay(invitation_ids, purpose, now.isoformat())
 
 
 async def test_delivered_order_is_asked_at_the_right_local_hour_and_answered(
@@ -41,7 +41,7 @@ async def test_delivered_order_is_asked_at_the_right_local_hour_and_answered(
     assert delivered.status_code == 202
 
     # Before the delay has passed, a pass plans the invitation but hands nothing to the workers.
-    early = await dispatch_due(DUE - timedelta(minutes=1), settings, enqueue_to_workers(DUE))
+    early = await dispatch_due(DUE - timedelta(minutes=1), settings, enqueue_batch=enqueue_to_workers(DUE))
     assert (early.planned, early.queued) == (1, 0)
     assert mailbox.count() == 0
 
@@ -84,7 +84,9 @@ async def test_delivered_order_is_asked_at_the_right_local_hour_and_answered(
     assert (feedback["csat"], feedback["nps"], feedback["label"]) == (5, 9, "positive")
 
     # The reminder is not sent: the survey was answered.
-    later = await dispatch_due(DUE + timedelta(days=5), settings, enqueue_to_workers(DUE + timedelta(days=5)))
+    later = await dispatch_due(
+        DUE + timedelta(days=5), settings, enqueue_batch=enqueue_to_workers(DUE + timedelta(days=5))
+    )
     assert later.reminders_queued == 0
     assert mailbox.count() == 1
     assert await SentEmail.count() == 1
@@ -100,7 +102,9 @@ async def test_two_schedulers_and_two_workers_send_each_invitation_once(
         event = event_payload("delivered", DELIVERED)
         assert (await client.post(f"/api/v1/orders/B-{n}/events", json=event, headers=api_headers)).status_code == 202
 
-    reports = await asyncio.gather(*(dispatch_due(DUE, settings, enqueue_to_workers(DUE)) for _ in range(2)))
+    reports = await asyncio.gather(
+        *(dispatch_due(DUE, settings, enqueue_batch=enqueue_to_workers(DUE)) for _ in range(2))
+    )
     assert sum(r.queued for r in reports) == count
 
     wait_for(lambda: mailbox.count() >= count, timeout=60, what=f"{count} emails")

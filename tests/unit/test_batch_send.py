@@ -1,16 +1,20 @@
-"""Claimed invitations go out in batches: claimed in bulk by the pass, rendered together in the worker, sent over
-one SMTP connection. A refusal marks only its invitation; a dropped connection, a server gone mid-batch or a batch
-run twice neither loses an invitation nor sends one twice. Real SMTP server (aiosmtpd), real SQLite."""
+"""Claimed invitations go out in batches: claimed in bulk by the pass, rendered together in the worker, sent over a
+few SMTP connections at once, one handover (DATA) at a time. A refusal marks only its invitation; a dropped
+connection, a server gone mid-batch or a batch run twice neither loses an invitation nor sends one twice. Real SMTP
+server (aiosmtpd), real SQLite."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 
+from afterglow.mail import close_kept_sessions
 from afterglow.settings import Settings
 from afterglow.tables import TaskFailure
 from bench.mailserver import Mailbox, smtp_server
@@ -23,6 +27,12 @@ from tests.factories import order_payload
 
 DELIVERED = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 5, 14, 0, tzinfo=UTC)  # delivery + 3 days, inside 09:00–18:00 Berlin
+
+
+@pytest.fixture(autouse=True)
+async def _close_kept_connections() -> AsyncIterator[None]:
+    yield
+    await close_kept_sessions()
 
 
 def via(settings: Settings, port: int) -> Settings:
@@ -69,15 +79,15 @@ async def test_a_pass_claims_in_bulk_and_hands_out_one_batch_per_task(settings: 
     assert await claim(DUE, settings) == []  # claimed once: a second pass finds nothing to hand out
 
 
-async def test_a_batch_goes_out_over_one_connection_each_invitation_once(settings: Settings) -> None:
+async def test_a_batch_goes_out_over_its_connections_each_invitation_once(settings: Settings) -> None:
     await deliver(6, locales=("en", "de", "hu"))
     [(ids, purpose)] = await claim(DUE, settings)
     with smtp_server() as (box, port):
-        report = await send_batch(ids, purpose, DUE, via(settings, port))
+        report = await send_batch(ids, purpose, DUE, via(settings, port), connections=3)
     assert report.sent == 6
     assert sorted(box.to()) == sorted(buyers(*range(6)))
     assert len(set(box.message_ids())) == 6
-    assert len(set(box.peers)) == 1, "one SMTP connection for the whole batch"
+    assert len(set(box.peers)) == 3, "three SMTP connections shared by the whole batch"
     assert {m["Content-Language"] for m in box.messages} == {"en", "de", "hu"}
     assert set((await statuses()).values()) == {"sent"}
     assert set((await logged()).values()) == {"sent"}
@@ -103,6 +113,7 @@ async def test_a_batch_redelivered_after_its_worker_died_sends_the_rest_and_noth
     with smtp_server(box) as (_, port):
         running = asyncio.create_task(send_batch(ids, purpose, DUE, via(settings, port)))
         await asyncio.get_running_loop().run_in_executor(None, _until, box, 3)
+        assert await SentEmail.count().where(SentEmail.status == "handing_over") == 1, "one handover at a time"
         running.cancel()  # the worker dies during the handover of the 3rd
         await asyncio.gather(running, return_exceptions=True)
         box.hold.set()
@@ -133,7 +144,7 @@ async def test_a_refused_recipient_marks_only_its_invitation(settings: Settings)
     box = Mailbox()
     box.refuse_to = {"buyer1@example.com": "550 5.1.1 No such user", "buyer2@example.com": "451 4.3.0 Try later"}
     with smtp_server(box) as (_, port):
-        report = await send_batch(ids, purpose, DUE, via(settings, port))
+        report = await send_batch(ids, purpose, DUE, via(settings, port), connections=1)
     assert (report.sent, report.refused) == (2, 2)
     assert sorted(box.to()) == sorted(buyers(0, 3))
     assert len(set(box.peers)) == 1, "a refusal does not cost the connection"
@@ -162,7 +173,7 @@ async def test_a_connection_dropped_mid_batch_is_reopened_and_nothing_is_lost_or
     box = Mailbox()
     box.drop, box.drop_at = True, 3  # the server takes the 3rd message, then hangs up without answering
     with smtp_server(box) as (_, port):
-        report = await send_batch(ids, purpose, DUE, via(settings, port))
+        report = await send_batch(ids, purpose, DUE, via(settings, port), connections=1)
         again = await send_batch(ids, purpose, DUE, via(settings, port))
     assert (report.sent, report.uncertain, again.sent) == (4, 1, 0)
     assert len(box.message_ids()) == len(set(box.message_ids())) == 5
@@ -176,7 +187,7 @@ async def test_a_server_gone_mid_batch_gives_back_what_was_not_handed_over(setti
     box = Mailbox()
     box.drop, box.drop_at, box.down_after = True, 3, 3  # hangs up during the 3rd, then answers nobody
     with smtp_server(box) as (_, port):
-        report = await send_batch(ids, purpose, DUE, via(settings, port))
+        report = await send_batch(ids, purpose, DUE, via(settings, port), connections=1)
         assert (report.sent, report.uncertain, report.released) == (2, 1, 2)
         assert box.count() == 3
         assert sorted((await statuses()).values()) == ["scheduled", "scheduled", "sent", "sent", "sent"]
@@ -191,4 +202,40 @@ async def test_a_server_gone_mid_batch_gives_back_what_was_not_handed_over(setti
         assert sorted(again) == sorted(given_back)
         assert (await send_batch(again, purpose, DUE, via(settings, port))).sent == 2
     assert len(box.message_ids()) == len(set(box.message_ids())) == 5
+    assert set((await statuses()).values()) == {"sent"}
+
+
+async def test_a_server_down_from_the_start_gives_every_invitation_back_once(settings: Settings) -> None:
+    await deliver(6)
+    [(ids, purpose)] = await claim(DUE, settings)
+    box = Mailbox()
+    box.down = True  # every connection is answered "421"
+    with smtp_server(box) as (_, port):
+        report = await send_batch(ids, purpose, DUE, via(settings, port), connections=4)
+    assert (report.sent, report.released) == (0, 6)
+    assert box.count() == 0 and await SentEmail.count() == 0
+    assert set((await statuses()).values()) == {"scheduled"}
+    assert await TaskFailure.count() == 1, "the outage is shown to the admins once"
+
+
+async def test_the_next_batch_of_a_worker_goes_over_the_connections_it_kept_open(settings: Settings) -> None:
+    await deliver(8)
+    [(ids, purpose)] = await claim(DUE, settings)
+    with smtp_server() as (box, port):
+        first = await send_batch(ids[:4], purpose, DUE, via(settings, port), connections=2)
+        second = await send_batch(ids[4:], purpose, DUE, via(settings, port), connections=2)
+    assert (first.sent, second.sent) == (4, 4)
+    assert len(set(box.peers)) == 2, "two connections for both batches"
+
+
+async def test_a_kept_connection_the_server_closed_meanwhile_is_reopened(settings: Settings) -> None:
+    await deliver(8)
+    [(ids, purpose)] = await claim(DUE, settings)
+    box = Mailbox()
+    with smtp_server(box) as (_, port):
+        assert (await send_batch(ids[:4], purpose, DUE, via(settings, port), connections=2)).sent == 4
+    with smtp_server(box, port):  # the server restarted: the connections kept open are gone
+        report = await send_batch(ids[4:], purpose, DUE, via(settings, port), connections=2)
+    assert (report.sent, report.released, await TaskFailure.count()) == (4, 0, 0)
+    assert len(box.message_ids()) == len(set(box.message_ids())) == 8
     assert set((await statuses()).values()) == {"sent"}
