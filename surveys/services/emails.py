@@ -118,6 +118,24 @@ async def send_once(invitation_id: int, purpose: str, token: str, now: datetime,
     return await deliver(mail, mid, purpose, invitation_id, now, settings)
 
 
+def log_row(
+    mail: Rendered, mid: str, purpose: str, invitation_id: int | None, now: datetime, status: str = "handing_over"
+) -> SentEmail:
+    """The mail log's row of an email about to be handed over (`status` "sent" when it goes to the dev outbox)."""
+    return SentEmail(
+        message_id=mid,
+        invitation=invitation_id,
+        purpose=purpose,
+        to=mail.to,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers={"Message-ID": mid, **mail.headers},
+        status=status,
+        sent_at=now,
+    )
+
+
 async def deliver(
     mail: Rendered,
     mid: str,
@@ -132,18 +150,7 @@ async def deliver(
     Message-ID already. MailNotSent: nothing was handed over, try later. MailUncertain: the connection broke
     during the handover; the row stays `handing_over` and is never sent again by itself. `smtp`: a connection
     to reuse (a batch), else one of its own."""
-    row = SentEmail(
-        message_id=mid,
-        invitation=invitation_id,
-        purpose=purpose,
-        to=mail.to,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        headers={"Message-ID": mid, **mail.headers},
-        status="sent" if settings.dev_outbox else "handing_over",
-        sent_at=now,
-    )
+    row = log_row(mail, mid, purpose, invitation_id, now, "sent" if settings.dev_outbox else "handing_over")
     claimed = False
 
     async def claim() -> bool:

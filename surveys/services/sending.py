@@ -22,7 +22,7 @@ from afterglow.failures import record_row_failure, skip_bad_row
 from afterglow.mail import MailNotSent, MailRefused, MailUncertain, SmtpSession, kept_session, message_bytes
 from afterglow.settings import Settings
 from surveys import policy
-from surveys.services.emails import MAIL_COLUMNS, Rendered, Renderer, deliver, message_id, renderer
+from surveys.services.emails import MAIL_COLUMNS, Rendered, Renderer, deliver, log_row, message_id, renderer
 from surveys.services.planning import PASS, window
 from surveys.tables import Invitation, SentEmail
 
@@ -219,7 +219,7 @@ async def _send(batch: _Batch, smtp: SmtpSession, row: dict[str, Any]) -> None:
     )
     try:
         await smtp.address(batch.sender, [_address_of(mail.to)])
-        sent = await batch.log.hand_over(smtp, data, _log_row(mail, mid, batch.purpose, row["id"], batch.now))
+        sent = await batch.log.hand_over(smtp, data, log_row(mail, mid, batch.purpose, row["id"], batch.now))
     except MailRefused as exc:
         batch.refused.append((row, exc))
     except MailUncertain:
@@ -237,21 +237,6 @@ def _address_of(to: str) -> str:
 
 
 _BARE_ADDRESS = re.compile(r"[^\s<>(),\"]+@[^\s<>(),\"]+")
-
-
-def _log_row(mail: Rendered, mid: str, purpose: str, invitation_id: int, now: datetime) -> SentEmail:
-    return SentEmail(
-        message_id=mid,
-        invitation=invitation_id,
-        purpose=purpose,
-        to=mail.to,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        headers={"Message-ID": mid, **mail.headers},
-        status="handing_over",
-        sent_at=now,
-    )
 
 
 async def _keep_for_outbox(batch: _Batch) -> None:
