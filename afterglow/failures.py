@@ -85,14 +85,22 @@ async def record_success(task_id: str) -> None:
     )
 
 
-async def record_row_failure(task_name: str, row: str, error: BaseException | str, now: datetime) -> None:
+def row_task_id(task_name: str, row: str) -> str:
+    """The record of a row's failures in a pass (`record_row_failure`)."""
+    return f"{task_name}:{row}"[:64]
+
+
+async def record_row_failure(
+    task_name: str, row: str, error: BaseException | str, now: datetime, *, retry_at: datetime | None = None
+) -> None:
     """Note a row that a scheduler pass skipped, as a dead letter naming the task and the row. The same row failing
-    again updates its record; sending it again runs the pass (no arguments) again."""
-    task_id = f"{task_name}:{row}"[:64]
+    again updates its record; sending it again runs the pass (no arguments) again. Given `retry_at`, the pass
+    itself tries again then: the record says retrying until `record_success(row_task_id(...))`."""
+    task_id = row_task_id(task_name, row)
     values = {
-        TaskFailure.state: "dead",
+        TaskFailure.state: "retrying" if retry_at else "dead",
         TaskFailure.error: _error(f"{row}: {_error(error)}"),
-        TaskFailure.next_retry_at: None,
+        TaskFailure.next_retry_at: retry_at,
         TaskFailure.last_failed_at: now,
     }
     if not await TaskFailure.exists().where(TaskFailure.task_id == task_id):

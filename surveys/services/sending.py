@@ -18,7 +18,7 @@ from typing import Any
 
 from afterglow import hotsql
 from afterglow.db import UNIQUE_VIOLATIONS
-from afterglow.failures import record_row_failure, skip_bad_row
+from afterglow.failures import record_row_failure, record_success, row_task_id, skip_bad_row
 from afterglow.mail import MailNotSent, MailRefused, MailUncertain, SmtpSession, kept_session, message_bytes
 from afterglow.settings import Settings
 from surveys import policy
@@ -28,6 +28,9 @@ from surveys.tables import Invitation, SentEmail
 
 #: Invitations per send task: enough to share connections and a few queries, few enough to spread over workers.
 SEND_BATCH = 50
+
+#: When the dispatch pass (beat runs it every minute) meets an SMTP outage again, if it lasts.
+NEXT_PASS = timedelta(minutes=1)
 
 #: purpose → (the claimed state, the state once sent, the state a send not made goes back to)
 STATES = {"invitation": ("sending", "sent", "scheduled"), "reminder": ("reminding", "reminded", "sent")}
@@ -167,8 +170,11 @@ async def send_batch(
             await _keep_for_outbox(batch)
         else:
             await _over_connections(batch, connections or smtp_connections(settings))
+        server = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
         if batch.outage is not None:  # the server cannot be reached: what was not handed over is due again
-            await record_row_failure(PASS, f"SMTP {settings.smtp_host}:{settings.smtp_port}", batch.outage, now)
+            await record_row_failure(PASS, server, batch.outage, now, retry_at=now + NEXT_PASS)
+        elif report.sent:
+            await record_success(row_task_id(PASS, server))
     finally:
         await batch.log.record_sent()
         await _mark_done(batch.done, purpose, now, settings)

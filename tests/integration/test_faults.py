@@ -239,6 +239,12 @@ async def _smtp_down_then_back(
     report_figure("SMTP down", f"{OUTAGE_SECONDS} s: 20 invitations, {attempts} failed batch runs, each delivered once")
     assert len(ids) == len(set(ids)) == 20
     assert attempts >= 2, "each pass during the outage tried again"
+    assert await _outage_states() == ["recovered"], "the admins' list no longer shows the outage"
+
+
+async def _outage_states() -> list[str]:
+    rows = await TaskFailure.select(TaskFailure.state).where(TaskFailure.task_id.like("surveys.dispatch:SMTP%"))
+    return [row["state"] for row in rows]
 
 
 async def _outage_attempts() -> int:
@@ -261,6 +267,7 @@ async def _admin_sees_retries(client: AsyncTestClient, smtp_port: int) -> None:
     assert await sign_in(client, "ada") == 303
     page = await client.get("/app/admin/tasks")
     assert page.status_code == 200 and "surveys.dispatch" in page.text and f"SMTP 127.0.0.1:{smtp_port}" in page.text
+    assert "retrying" in page.text and "gave up" not in page.text, "the next pass tries again by itself"
 
 
 #: The first response written drops its own connection, inside the transaction (sequences ignore rollbacks).

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from afterglow.failures import failures
 from afterglow.mail import close_kept_sessions
 from afterglow.settings import Settings
 from afterglow.tables import TaskFailure
@@ -21,7 +22,7 @@ from bench.mailserver import Mailbox, smtp_server
 from shop.schemas import EventIn, OrderIn
 from shop.services.orders import ingest_order, record_event
 from surveys.services.dispatch import dispatch_due
-from surveys.services.sending import SEND_BATCH, send_batch
+from surveys.services.sending import NEXT_PASS, SEND_BATCH, send_batch
 from surveys.tables import Invitation, SentEmail
 from tests.factories import order_payload
 
@@ -215,7 +216,15 @@ async def test_a_server_down_from_the_start_gives_every_invitation_back_once(set
     assert (report.sent, report.released) == (0, 6)
     assert box.count() == 0 and await SentEmail.count() == 0
     assert set((await statuses()).values()) == {"scheduled"}
-    assert await TaskFailure.count() == 1, "the outage is shown to the admins once"
+    [outage] = await failures()
+    assert outage["task_name"] == "surveys.dispatch" and f"SMTP 127.0.0.1:{port}" in outage["error"]
+    assert outage["state"] == "retrying" and outage["next_retry_at"] == DUE + NEXT_PASS, "the next pass tries again"
+
+    [(ids, purpose)] = await claim(DUE + NEXT_PASS, settings)
+    box.down = False
+    with smtp_server(box, port):
+        assert (await send_batch(ids, purpose, DUE + NEXT_PASS, via(settings, port), connections=4)).sent == 6
+    assert await failures() == [], "once mail goes out again the outage is no longer listed"
 
 
 async def test_the_next_batch_of_a_worker_goes_over_the_connections_it_kept_open(settings: Settings) -> None:
