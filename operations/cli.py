@@ -202,7 +202,7 @@ def dispatch(now_text: str | None, queue: bool) -> None:
 
 async def run_dispatch(now: datetime, queue: bool) -> dict[str, object]:
     """One pass; its claimed sends go to the workers (`queue`, a task per batch) or are sent here, a batch at a
-    time over one SMTP connection."""
+    time over the settings' SMTP connections."""
     from afterglow.overrides import current_settings
     from surveys.services.dispatch import dispatch_due
     from surveys.services.sending import send_batch as send_here
