@@ -291,13 +291,14 @@ def receive_mail(recipient: str | None) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--now", "now_text", default=None, help="Tell the demo's year as of this ISO-8601 moment (default: now).")
+def demo(now_text: str | None) -> None:
     """Fill the database with a demo shop's orders, deliveries and answers, and send what is due."""
     migrate()
     from operations.demo import seed
 
     _dev_api_key()
-    summary = asyncio.run(seed(datetime.now(UTC)))
+    summary = asyncio.run(seed(parse_now(now_text)))
     click.echo(json.dumps(summary))
 
 

@@ -46,12 +46,14 @@ def wait_until(condition: Any, what: str, timeout: float = 30.0) -> Any:
     return found
 
 
-def inbox_row(app: LiveApp) -> tuple[Any, ...] | None:
+def inbox_row(app: LiveApp, text: str = "") -> tuple[Any, ...] | None:
+    """The customer's inbox item, once its feedback holds `text`."""
     with sqlite3.connect(f"file:{app.database}?mode=ro", uri=True) as db:
         return db.execute(
             "SELECT i.id, t.name, i.status, i.priority, f.label, f.first_reply_at FROM inbox_item i"
-            " JOIN feedback_item f ON f.id = i.feedback LEFT JOIN team t ON t.id = i.team WHERE f.email = ?",
-            (CUSTOMER,),
+            " JOIN feedback_item f ON f.id = i.feedback LEFT JOIN team t ON t.id = i.team"
+            " WHERE f.email = ? AND instr(f.text, ?) > 0",
+            (CUSTOMER, text),
         ).fetchone()
 
 
@@ -77,7 +79,10 @@ def test_a_detractor_reaches_support_gets_an_answer_and_the_item_is_resolved(
     finally:
         phone.close()
 
-    item_id, team, status, priority, label, _ = wait_until(lambda: inbox_row(live_app), "the worker to route it")
+    # The score tapped first is routed on its own; the comment sent after it reaches the item a moment later.
+    item_id, team, status, priority, label, _ = wait_until(
+        lambda: inbox_row(live_app, COMPLAINT), "the worker to route the comment"
+    )
     assert (team, status, priority, label) == ("Support", "new", "urgent", "negative")
 
     laptop = browser.new_context(**LAPTOP)
