@@ -193,28 +193,13 @@ class SmtpSession:
         self._smtp: aiosmtplib.SMTP | None = None
         self._eight_bit = False
         self._used = False  # a message went over this connection: a failure before DATA may be a stale connection
-        self._pending: Awaitable[object] | None = None
         self._addressed: aiosmtplib.SMTP | None = None
 
     async def __aenter__(self) -> SmtpSession:
         return self
 
     async def __aexit__(self, failed: type[BaseException] | None, *_: object) -> None:
-        try:
-            if failed is not asyncio.CancelledError:
-                await self._settle()
-        finally:
-            await self.close(polite=failed is None)
-
-    def after_sent(self, work: Awaitable[object]) -> None:
-        """Run `work` (recording the message just sent) while the next message's envelope goes out; it is done
-        before that message is claimed, and before the session ends."""
-        self._pending = asyncio.ensure_future(work)
-
-    async def _settle(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await pending
+        await self.close(polite=failed is None)
 
     async def close(self, polite: bool = True) -> None:
         """QUIT and close; not `polite` (the caller failed or was cancelled): close without waiting for anything."""
@@ -290,10 +275,7 @@ class SmtpSession:
 
         MailRefused: the server said no to this message; MailNotSent: nothing was handed over (unreachable);
         MailUncertain: the connection broke during DATA."""
-        try:
-            await self.address(extract_sender(msg) or "", extract_recipients(msg))
-        finally:
-            await self._settle()
+        await self.address(extract_sender(msg) or "", extract_recipients(msg))
         if not await claim():
             await self.abandon()
             return False

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from afterglow import i18n
 from afterglow.brand import brand_of
 from afterglow.db import UNIQUE_VIOLATIONS
-from afterglow.mail import MailNotSent, SmtpSession, build_message, hand_over
+from afterglow.mail import MailNotSent, build_message, hand_over
 from afterglow.settings import Settings
 from shop.services.catalogue import with_products
 from shop.tables import OrderItem
@@ -143,13 +143,11 @@ async def deliver(
     invitation_id: int | None,
     now: datetime,
     settings: Settings,
-    smtp: SmtpSession | None = None,
 ) -> bool:
     """Hand the email to SMTP (in the embedded default, keep it for the dev outbox) at most once per Message-ID:
     the log row is claimed right before the message goes and marked sent after. False when another run has this
     Message-ID already. MailNotSent: nothing was handed over, try later. MailUncertain: the connection broke
-    during the handover; the row stays `handing_over` and is never sent again by itself. `smtp`: a connection
-    to reuse (a batch), else one of its own."""
+    during the handover; the row stays `handing_over` and is never sent again by itself."""
     row = log_row(mail, mid, purpose, invitation_id, now, "sent" if settings.dev_outbox else "handing_over")
     claimed = False
 
@@ -168,17 +166,13 @@ async def deliver(
         settings, to=mail.to, subject=mail.subject, text=mail.text, html=mail.html, message_id=mid, headers=mail.headers
     )
     try:
-        if not await (smtp.hand_over(msg, claim) if smtp else hand_over(settings, msg, claim)):
+        if not await hand_over(settings, msg, claim):
             return False
     except MailNotSent:
         if claimed:  # the server refused the message itself: nothing went out, so the claim is given back
             await SentEmail.delete().where((SentEmail.message_id == mid) & (SentEmail.status == "handing_over"))
         raise
-    sent = SentEmail.update({SentEmail.status: "sent"}).where(SentEmail.message_id == mid).run()
-    if smtp is not None:
-        smtp.after_sent(sent)  # written while the batch's next message is being addressed
-    else:
-        await sent
+    await SentEmail.update({SentEmail.status: "sent"}).where(SentEmail.message_id == mid)
     return True
 
 
