@@ -50,7 +50,7 @@ from reviews.controllers.feed import GoogleFeedController
 from reviews.controllers.media import ReviewPhotoController
 from reviews.controllers.staff import ReviewsController
 from reviews.controllers.widget import ReviewWidgetController
-from reviews.services.collect import item_reviews
+from reviews.services.collect import SURVEY_SECTION
 from reviews.services.rejection_email import preview_rejection
 from shop.controllers.catalogue import CatalogueAdminController
 from shop.controllers.orders import OrdersController
@@ -179,7 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable),
             HTTP_500_INTERNAL_SERVER_ERROR: server_error,
         },
-        state=State({"settings": settings, ITEM_SECTION: item_reviews}),
+        state=State({"settings": settings, ITEM_SECTION: SURVEY_SECTION}),
         on_startup=[*on_startup, _keep_out_of_full_collections],
         on_shutdown=[_collect_everything_again, *on_shutdown],
         debug=False,

@@ -12,6 +12,7 @@ from afterglow.db import UNIQUE_VIOLATIONS
 from afterglow.errors import FieldError
 from afterglow.settings import Settings
 from reviews.policy import display_name, held_rule, parse_rating
+from reviews.services import versions
 from reviews.services.item_read import item_section
 from reviews.services.photos import (
     MAX_PHOTOS,
@@ -23,6 +24,7 @@ from reviews.services.photos import (
 )
 from reviews.tables import Review, ReviewPhoto
 from shop.tables import OrderItem
+from surveys.services.answers import ItemSection
 from surveys.tables import Invitation
 
 TITLE_MAX = 150
@@ -144,11 +146,33 @@ async def reviewable_items(invitation_id: int) -> list[ItemReview]:
     return await item_reviews(inv["kind"], rows)
 
 
-async def item_reviews(kind: str, rows: list[dict[str, Any]]) -> list[ItemReview]:
+#: Survey pages' review sections by the versions they were read under (`SURVEY_SECTION`), kind and items.
+_sections = versions.cache(2048)
+_ITEM_FIELDS = ("id", "sku", "name", "product_ref", "variant_ref", "order.external_id")
+
+
+async def item_reviews(kind: str, rows: list[dict[str, Any]], version: str | None = None) -> list[ItemReview]:
     """The survey's items (`id`, `sku`, `name`, `product_ref`, `variant_ref`, `order.external_id`, in order), one
-    per product, with the customer's reviews and the catalogue's title and image: one statement."""
+    per product, with the customer's reviews and the catalogue's title and image: one statement. Given the
+    order's `version` (`versions.order_versions_sql`, read with the items), the answer is kept under it and
+    shared by the pages that read the same: it is read-only."""
     if kind != "order" or not rows:
         return []
+    if version is None:
+        return await _item_reviews(rows)
+    key = (version, kind, tuple(tuple(row[name] for name in _ITEM_FIELDS) for row in rows))
+    kept: list[ItemReview] | None = _sections.get(key)
+    if kept is None:
+        kept = await _item_reviews(rows)
+        _sections.put(key, kept)
+    return kept
+
+
+#: The survey page's section of items to review (app.py hands it to surveys).
+SURVEY_SECTION = ItemSection(read=item_reviews, version_sql=versions.order_versions_sql('i."order"'))
+
+
+async def _item_reviews(rows: list[dict[str, Any]]) -> list[ItemReview]:
     by_item, shown = await item_section(rows)
     items: dict[str, ItemReview] = {}
     for row in rows:

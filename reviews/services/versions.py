@@ -2,7 +2,8 @@
 
 Triggers (reviews migrations, `widget_version`) bump `sku:<sku>` in the same transaction as every write that
 changes a product's published reviews (a review saved, moderated, voted on, replied to, erased; its photos) or its
-newest order item, and `all` with every catalogue change (titles, images, keys). A request reads both numbers
+newest order item, `order:<id>` with every write to a review of the order's items (any status) or to its photos
+(what the survey page shows), and `all` with every catalogue change (titles, images, keys). A request reads both numbers
 first and then, only on a miss, the rows: whatever it renders reflects at least the state those numbers name, so
 an entry cached under them is never older than they are. A write committed before a request began always
 changes the numbers that request reads, in every process.
@@ -26,6 +27,17 @@ ALL = "all"
 
 def product_key(sku: str) -> str:
     return f"sku:{sku}"
+
+
+def order_versions_sql(order: str) -> str:
+    """A scalar SQL expression, the versions of the order whose id is the expression `order` and of the catalogue
+    ("<catalogue>:<order>", 0 for one never bumped): read in the same statement as the order's items, it names a
+    state at least as old as theirs."""
+    return (
+        "(SELECT CAST(coalesce(max(CASE WHEN key = 'all' THEN version END), 0) AS TEXT) || ':' || "
+        "CAST(coalesce(max(CASE WHEN key <> 'all' THEN version END), 0) AS TEXT) "
+        f"FROM widget_version WHERE key IN ('all', 'order:' || {order}))"
+    )
 
 
 @dataclass

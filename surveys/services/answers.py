@@ -18,9 +18,19 @@ from surveys.services.links import read_survey_token, read_unsubscribe_token
 from surveys.tables import Invitation, Response
 
 COMMENT_MAX = 5000
-#: What another app adds to the survey page for the order's items: (survey kind, items) → what the page shows.
-#: The reviews app provides it through app.py; surveys never imports reviews.
-ItemSection = Callable[[str, list[dict[str, Any]]], Awaitable[list[Any]]]
+
+
+@dataclass(frozen=True)
+class ItemSection:
+    """What another app adds to the survey page for the order's items. The reviews app provides it through app.py;
+    surveys never imports reviews."""
+
+    #: (survey kind, items, version) → what the page shows. `version` is what `version_sql` gave in the statement
+    #: that read the items (None when not read): an answer may be kept under it.
+    read: Callable[[str, list[dict[str, Any]], str | None], Awaitable[list[Any]]]
+    #: A scalar SQL expression over the invitation row `i`, read with the items, that changes whenever what `read`
+    #: answers for them may change.
+    version_sql: str = "NULL"
 
 
 class UnknownInvitation(LookupError):
@@ -127,7 +137,7 @@ async def open_survey(
     owner's wording of the page (if any) lands in `view.wording`; given `settings`, the page is in the shop's
     default language for a customer whose language the shop does not use."""
     async with hotsql.one_connection():
-        found = await survey_read.read_by_id(invitation_id)
+        found = await survey_read.read_by_id(invitation_id, _version_sql(item_reviews))
         if found is None:
             raise UnknownInvitation(invitation_id)
         view = await _view(found, item_reviews, shop_name, settings)
@@ -140,12 +150,16 @@ async def open_survey_link(signed: str, now: datetime, item_reviews: ItemSection
     in one statement (LinkInvalid, LinkExpired or UnknownInvitation otherwise)."""
     token = read_survey_token(settings, signed, now)
     async with hotsql.one_connection():
-        found = await survey_read.read_by_token(token)
+        found = await survey_read.read_by_token(token, _version_sql(item_reviews))
         if found is None:
             raise UnknownInvitation(token)
         view = await _view(found, item_reviews, settings.shop_name, settings)
     await _record_opening(found, now)
     return view
+
+
+def _version_sql(section: ItemSection | None) -> str:
+    return section.version_sql if section is not None else "NULL"
 
 
 async def _record_opening(found: survey_read.SurveyRead, now: datetime | None) -> None:
@@ -163,7 +177,7 @@ async def _view(
     settings: Settings | None,
 ) -> SurveyView:
     inv, items, response = found.invitation, found.items, found.response
-    extra = await item_reviews(inv["kind"], items) if item_reviews is not None else []
+    extra = await item_reviews.read(inv["kind"], items, found.section_version) if item_reviews is not None else []
     locale = inv["customer.locale"]
     language = i18n.customer_language(locale, settings) if settings else i18n.language_for(locale)
     fields = found.page_wording(language) if shop_name is not None else None

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
+from afterglow.lru import Recent
 from afterglow.settings import Settings
 
 
@@ -41,19 +42,33 @@ def sign_dated(settings: Settings, salt: str, value: str, issued_at: datetime) -
     return signer.sign(value).decode()
 
 
+#: Links whose signature was checked, by (secret, kind, link): a link opened again is not verified again. The
+#: signature is a function of exactly these, so a hit is the same check's answer; its age is still judged each time.
+_verified: Recent[tuple[str, datetime]] = Recent(4096)
+
+
+def _unsigned(secret_key: str, salt: str, signed: str) -> tuple[str, datetime]:
+    key = (secret_key, salt, signed)
+    found = _verified.get(key)
+    if found is None:
+        try:
+            value, stamp = _reader(secret_key, salt).unsign(signed, return_timestamp=True)
+        except SignatureExpired as exc:  # pragma: no cover - max_age is not passed
+            raise LinkExpired(str(exc)) from exc
+        except BadSignature as exc:
+            raise LinkInvalid(str(exc)) from exc
+        found = (value.decode(), stamp)
+        _verified.put(key, found)
+    return found
+
+
 def read_dated(settings: Settings, salt: str, signed: str, now: datetime) -> str:
     """The value inside a link made by `sign_dated`, or LinkInvalid (altered) / LinkExpired (too old)."""
-    signer = _reader(settings.secret_key, salt)
-    try:
-        value, stamp = signer.unsign(signed, return_timestamp=True)
-    except SignatureExpired as exc:  # pragma: no cover - max_age is not passed
-        raise LinkExpired(str(exc)) from exc
-    except BadSignature as exc:
-        raise LinkInvalid(str(exc)) from exc
+    value, stamp = _unsigned(settings.secret_key, salt, signed)
     age = now - stamp
     if age.days >= settings.link_max_age_days:
         raise LinkExpired(f"link issued {age.days} days ago")
-    return value.decode()
+    return value
 
 
 def survey_token(settings: Settings, invitation_token: str, issued_at: datetime) -> str:

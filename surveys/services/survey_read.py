@@ -18,7 +18,8 @@ SELECT i.id, i.kind, i.token, i.agent, i.answered_at, i.opened_at,
        r.csat, r.nps, r.comment,
        oi.id AS item_id, oi.sku AS item_sku, oi.name AS item_name, oi.quantity AS item_quantity,
        oi.product_ref AS item_product_ref, oi.variant_ref AS item_variant_ref,
-       (SELECT {wording} FROM template_override WHERE slot LIKE 'survey_page:%') AS wording
+       (SELECT {wording} FROM template_override WHERE slot LIKE 'survey_page:%') AS wording,
+       {section_version} AS section_version
 FROM invitation i
 JOIN customer c ON c.id = i.customer
 LEFT JOIN "order" o ON o.id = i."order"
@@ -27,9 +28,10 @@ LEFT JOIN order_item oi ON oi."order" = i."order" AND oi.returned_at IS NULL
 """
 
 
-@lru_cache(maxsize=4)
-def _statement(where: str, postgres: bool) -> str:
-    return _SELECT.format(wording=hotsql.json_object_agg("slot", "fields")) + f"WHERE {where} ORDER BY oi.id"
+@lru_cache(maxsize=8)
+def _statement(where: str, postgres: bool, section_version: str) -> str:
+    wording = hotsql.json_object_agg("slot", "fields")
+    return _SELECT.format(wording=wording, section_version=section_version) + f"WHERE {where} ORDER BY oi.id"
 
 
 @dataclass
@@ -42,6 +44,8 @@ class SurveyRead:
     response: dict[str, Any] | None = None
     #: The owner's wording of the survey page by language (Admin → Templates); a language not here has none.
     wording: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What the item section's `version_sql` read with the items (see `answers.ItemSection`).
+    section_version: str | None = None
 
     def page_wording(self, language: str) -> dict[str, str] | None:
         return self.wording.get(slot("survey_page", language))
@@ -81,12 +85,14 @@ def _assemble(rows: list[hotsql.Row]) -> SurveyRead | None:
     response = {"csat": first["csat"], "nps": first["nps"], "comment": first["comment"]} if has_response else None
     stored = first["wording"]
     wording = json.loads(stored) if isinstance(stored, str) else (stored or {})
-    return SurveyRead(invitation, items, response, wording)
+    version = first["section_version"]
+    return SurveyRead(invitation, items, response, wording, None if version is None else str(version))
 
 
-async def read_by_token(token: str) -> SurveyRead | None:
-    return _assemble(await hotsql.fetch(_statement("i.token = $1", hotsql.postgres()), token))
+async def read_by_token(token: str, section_version: str = "NULL") -> SurveyRead | None:
+    """The invitation with this token; `section_version` is an `ItemSection.version_sql`."""
+    return _assemble(await hotsql.fetch(_statement("i.token = $1", hotsql.postgres(), section_version), token))
 
 
-async def read_by_id(invitation_id: int) -> SurveyRead | None:
-    return _assemble(await hotsql.fetch(_statement("i.id = $1", hotsql.postgres()), invitation_id))
+async def read_by_id(invitation_id: int, section_version: str = "NULL") -> SurveyRead | None:
+    return _assemble(await hotsql.fetch(_statement("i.id = $1", hotsql.postgres(), section_version), invitation_id))

@@ -118,3 +118,24 @@ def test_the_memo_keys_on_every_value_and_keeps_the_most_recent() -> None:
     assert memo.renders == 3 and len(memo.pages) == 2
     memo.render(template, {"language": "en", "message": "a", "view": _Shown("x", [1])})  # fell out: the oldest
     assert memo.renders == 4
+
+
+class _Opaque:
+    """A value MessagePack cannot encode: the memo keys on its `repr`."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return f"_Opaque({self.shown!r})"
+
+
+def test_a_value_without_an_encoding_is_keyed_by_its_repr() -> None:
+    memo = RenderMemo(size=4)
+    template = "partials/try_again.html"
+
+    memo.render(template, {"language": "en", "message": "a", "view": _Opaque("x")})
+    memo.render(template, {"language": "en", "message": "a", "view": _Opaque("x")})
+    memo.render(template, {"language": "en", "message": "a", "view": _Opaque("y")})
+
+    assert memo.renders == 2
