@@ -42,10 +42,23 @@ def order_versions_sql(order: str) -> str:
 
 @dataclass
 class _Read:
-    """One read of the versions: the keys asked for until it is sent, then its answer."""
+    """One read of the versions: the keys asked for until it is sent, and a future for each request waiting."""
 
-    answer: asyncio.Future[dict[str, int]]
     keys: set[str] = field(default_factory=set)
+    answers: list[asyncio.Future[dict[str, int]]] = field(default_factory=list)
+
+    def answer(self, found: dict[str, int] | BaseException) -> None:
+        for waiting in self.answers:
+            if waiting.done():  # its request went away
+                continue
+            if isinstance(found, BaseException):
+                waiting.set_exception(found)
+            else:
+                waiting.set_result(found)
+
+    def cancel(self) -> None:
+        for waiting in self.answers:
+            waiting.cancel()
 
 
 class _Reader:
@@ -57,14 +70,16 @@ class _Reader:
 
     async def read(self, keys: tuple[str, ...]) -> dict[str, int]:
         loop = asyncio.get_running_loop()
-        if self.waiting is None:
-            self.waiting = _Read(loop.create_future())
         read = self.waiting
+        if read is None:
+            read = self.waiting = _Read()
         read.keys.update(keys)
+        # A future of its own: a request that goes away cancels only that, never the read the others wait for.
+        answer: asyncio.Future[dict[str, int]] = loop.create_future()
+        read.answers.append(answer)
         if self.sending is None or self.sending.done():
             self.sending = loop.create_task(self._send())
-        # Shielded: a reader that goes away must not cancel the answer the others wait for.
-        return await asyncio.shield(read.answer)
+        return await answer
 
     async def _send(self) -> None:
         """Send the waiting read; then the one that gathered meanwhile, until none waits."""
@@ -73,12 +88,12 @@ class _Reader:
             try:
                 found = await _fetch(sorted(read.keys))
             except asyncio.CancelledError:
-                read.answer.cancel()
+                read.cancel()
                 raise
             except Exception as exc:  # the waiting requests get the database's error
-                read.answer.set_exception(exc)
+                read.answer(exc)
             else:
-                read.answer.set_result(found)
+                read.answer(found)
 
 
 async def _fetch(keys: list[str]) -> dict[str, int]:

@@ -146,14 +146,14 @@ async def open_survey(
 
 
 async def open_survey_link(signed: str, now: datetime, item_reviews: ItemSection, settings: Settings) -> SurveyView:
-    """`open_survey` for the page behind a signed link, read by its token: the link's check and the page's reads
-    in one statement (LinkInvalid, LinkExpired or UnknownInvitation otherwise)."""
+    """`open_survey` for the page behind a signed link, read by its token (LinkInvalid, LinkExpired or
+    UnknownInvitation otherwise). A repeat view is one statement, so it takes no connection of its own for the
+    page: the reviews section, when it is not kept, reads on another."""
     token = read_survey_token(settings, signed, now)
-    async with hotsql.one_connection():
-        found = await survey_read.read_by_token(token, _version_sql(item_reviews))
-        if found is None:
-            raise UnknownInvitation(token)
-        view = await _view(found, item_reviews, settings.shop_name, settings)
+    found = await survey_read.read_by_token(token, _version_sql(item_reviews))
+    if found is None:
+        raise UnknownInvitation(token)
+    view = await _view(found, item_reviews, settings.shop_name, settings)
     await _record_opening(found, now)
     return view
 
