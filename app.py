@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 from accounts.auth import SESSION_STORE, session_auth, session_store, staff_auth_error
 from accounts.controllers.admin import AdminController
 from accounts.controllers.signin import SignInController
+from afterglow import readers
 from afterglow.apidocs import openapi_config
 from afterglow.bodies import BodyRequest, RefuseUnreadableBodies
 from afterglow.db import DATABASE_UNAVAILABLE, is_postgres, start_pool
@@ -66,7 +67,8 @@ WORDING_PREVIEWS: EmailPreviews = {"review_rejected": preview_rejection, "reply"
 
 
 def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
-    """A PostgreSQL connection pool for the web process (workers connect per task: each runs its own loop)."""
+    """A PostgreSQL connection pool for the web process, and its connections for single read statements
+    (`afterglow.readers`); workers connect per task: each runs its own loop."""
     from piccolo.engine import engine_finder
 
     engine = engine_finder()
@@ -75,8 +77,11 @@ def _database_pool(settings: Settings) -> tuple[list[Any], list[Any]]:
 
     async def open_pool() -> None:
         await start_pool(engine, settings.db_pool_size)
+        if settings.db_read_connections > 0:
+            readers.start(engine.get_new_connection, settings.db_read_connections)  # type: ignore[attr-defined]
 
     async def close_pool() -> None:
+        await readers.stop()
         await engine.close_connection_pool()  # type: ignore[attr-defined]
 
     return [open_pool], [close_pool]

@@ -1,9 +1,10 @@
 """Hand-written reads for the hottest pages: one statement each, no query building.
 
 A profile of the survey page put most of its CPU into Piccolo building and decoding queries; these statements are
-written once. On PostgreSQL they run on the engine's pool (asyncpg keeps each statement prepared per connection);
-on SQLite on one read-only connection per process, used from the event loop's thread: a read of a few indexed rows
-takes microseconds, less than handing it to a thread. In write-ahead-log mode a reader never waits for a writer,
+written once. On PostgreSQL a web process runs them on connections of their own (`afterglow.readers`), elsewhere
+on the engine's pool (asyncpg keeps each statement prepared per connection); on SQLite on one read-only
+connection per process, used from the event loop's thread: a read of a few indexed rows takes microseconds, less
+than handing it to a thread. In write-ahead-log mode a reader never waits for a writer,
 and each statement sees what was committed before it began.
 
 Statements use PostgreSQL's `$1` placeholders; SQLite is given the same numbers as `?1`. `any_of(n)` is the
@@ -25,6 +26,7 @@ from typing import Any
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 
+from afterglow import readers
 from afterglow.db import is_postgres
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -141,9 +143,13 @@ def _in_transaction(engine: Engine) -> Any:
 
 
 async def _on_postgres(engine: Engine, held: Any, sql: str, args: tuple[Any, ...]) -> list[Row]:
-    """On the connection given, else one from the pool, else a connection of its own."""
+    """On the connection given, else on the web process's read connections, else one from the pool, else a
+    connection of its own."""
     if held is not None:
         return list(await held.fetch(sql, *args))
+    kept = readers.current()
+    if kept is not None:
+        return await kept.fetch(sql, args)
     pool = getattr(engine, "pool", None)
     if pool is not None:
         return list(await pool.fetch(sql, *args))

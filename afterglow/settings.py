@@ -113,6 +113,7 @@ class Settings:
     # Internal hosts (`name` or `name:port`) that team webhooks may reach; every other non-public address is refused.
     webhook_allowed_hosts: tuple[str, ...] = ()
     db_pool_size: int = 10
+    db_read_connections: int = 8
     worker_db_pool_size: int = 2
     # Rate limits (0 turns one off): sign-in failures per account per window, and per-minute request counts.
     rate_sign_in_failures: int = 5
@@ -230,6 +231,7 @@ def load() -> Settings:
         webhook_max_attempts=max(1, _int("WEBHOOK_MAX_ATTEMPTS", 8)),
         webhook_allowed_hosts=_hosts(_env("WEBHOOK_ALLOWED_HOSTS")),
         db_pool_size=_int("DB_POOL_SIZE", 10),
+        db_read_connections=_int("DB_READ_CONNECTIONS", 8),
         worker_db_pool_size=_int("WORKER_DB_POOL_SIZE", 2),
         rate_sign_in_failures=_int("RATE_SIGN_IN_FAILURES", 5),
         rate_sign_in_window_minutes=_int("RATE_SIGN_IN_WINDOW_MINUTES", 15),

@@ -67,14 +67,15 @@ class RenderMemo:
     kept here may use it only to build addresses."""
 
     def __init__(self, size: int) -> None:
-        self.pages: Recent[str] = Recent(size)
+        self.pages: Recent[bytes] = Recent(size)
         self.renders = 0
 
-    def render(self, template: str, context: dict[str, Any], request: Any = None) -> str:
+    def render(self, template: str, context: dict[str, Any], request: Any = None) -> bytes:
+        """The page as UTF-8, encoded once when rendered."""
         key = (template, _context_key(context))
         html = self.pages.get(key)
         if html is None:
-            html = environment().get_template(template).render(**context, request=request)
+            html = environment().get_template(template).render(**context, request=request).encode()
             self.renders += 1
             self.pages.put(key, html)
         return html

@@ -133,7 +133,7 @@ def error_page(request: Request, status: int, title: str, message: str, language
 
 def remembered_page(
     request: Request, memo: RenderMemo, template: str, language: str, **context: object
-) -> Response[str]:
+) -> Response[bytes]:
     """A page rendered through `memo` (see `RenderMemo`), with the shop's brand the `settings` dependency kept."""
     brand = request.scope.get("state", {}).get("brand")
     html = memo.render(template, {"language": language, "brand": brand, **context}, request)

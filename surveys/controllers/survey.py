@@ -67,7 +67,7 @@ class SurveyController(Controller):
         settings: AppSettings,
         nps: FromQuery[str | None] = None,
         csat: FromQuery[str | None] = None,
-    ) -> Response[str]:
+    ) -> Response[bytes]:
         """The survey. A score from the email's buttons arrives preselected; the page saves it once it runs
         in a browser (htmx), so a mail scanner that follows every link stores nothing. Its one dependency is the
         settings (with two or more, the framework starts a task group per request, a tenth of this page's time):
@@ -113,7 +113,7 @@ class SurveyController(Controller):
     @post("/answer", name="surveys:answer", status_code=200)
     async def answer(
         self, request: HTMXRequest, signed: FromPath[str], settings: AppSettings, data: Form
-    ) -> Template | Response[str]:
+    ) -> Template | Response[bytes]:
         """htmx: save the answer just given and return the small status line it swaps in."""
         at = now()
         linked = await invitation_for_link(signed, at, settings)

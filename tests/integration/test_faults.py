@@ -349,7 +349,9 @@ async def test_a_web_process_recovers_by_itself_after_its_pooled_connections_are
         import httpx
 
         with httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as http:
-            assert http.post(f"/s/{survey_token(settings, tokens[0], DUE)}", data={"csat": "5"}).status_code == 303
+            page = f"/s/{survey_token(settings, tokens[0], DUE)}"
+            assert http.get(page).status_code == 200  # opens a read connection (afterglow.readers)
+            assert http.post(page, data={"csat": "5"}).status_code == 303
             await Response.raw(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -365,7 +367,16 @@ async def test_a_web_process_recovers_by_itself_after_its_pooled_connections_are
                         break
                     assert "Please try again" in answer.text
                 assert tries[-1][-1] == 303, f"saved once the pool has replaced its dead connections: {tries}"
+            views = []
+            for _ in range(POOL_SIZE + 2):
+                views.append(http.get(page).status_code)
+                if views[-1] != 503:
+                    break
+            assert views[-1] == 200, f"the page reads again once its dead read connections are replaced: {views}"
     finally:
         server.stop()
-    report_figure("pooled connections killed", f"statuses of each next answer's tries: {tries} (503: send again)")
+    report_figure(
+        "pooled connections killed",
+        f"statuses of each next answer's tries: {tries}; of the page's next views: {views} (503: send again)",
+    )
     assert await Response.count() == 3
