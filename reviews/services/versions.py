@@ -3,9 +3,9 @@
 Triggers (reviews migrations, `widget_version`) bump `sku:<sku>` in the same transaction as every write that
 changes a product's published reviews (a review saved, moderated, voted on, replied to, erased; its photos) or its
 newest order item, `order:<id>` with every write to a review of the order's items (any status) or to its photos
-(what the survey page shows), and `all` with every catalogue change (titles, images, keys). A request reads both numbers
-first and then, only on a miss, the rows: whatever it renders reflects at least the state those numbers name, so
-an entry cached under them is never older than they are. A write committed before a request began always
+(what the survey page shows), and `all` with every catalogue change (titles, images, keys). A request reads the
+numbers first and then, only on a miss, the rows: whatever it renders reflects at least the state those numbers
+name, so an entry cached under them is never older than they are. A write committed before a request began always
 changes the numbers that request reads, in every process.
 
 Concurrent requests share one read: a request joins a read that has not been sent yet, never one already under

@@ -101,7 +101,7 @@ class SurveyController(Controller):
             await submit_answers(linked.id, answers, linked.language, at)
         except InvalidAnswer as exc:
             view = await open_survey(
-                linked.id, item_reviews=_item_section(request), shop_name=settings.shop_name, settings=settings
+                linked.id, section=_item_section(request), shop_name=settings.shop_name, settings=settings
             )
             # Show the form as it was sent: the typed comment and the scores that were valid.
             view.comment = str(data.get("comment") or "")
@@ -130,7 +130,7 @@ class SurveyController(Controller):
     async def thanks(self, request: Request, signed: FromPath[str], settings: AppSettings) -> Template:
         linked = await invitation_for_link(signed, now(), settings)
         view = await open_survey(
-            linked.id, item_reviews=_item_section(request), shop_name=settings.shop_name, settings=settings
+            linked.id, section=_item_section(request), shop_name=settings.shop_name, settings=settings
         )
         return page(
             "surveys/pages/thanks.html", view.language, survey=view, signed=signed, review_items=view.item_reviews

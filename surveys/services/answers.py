@@ -128,32 +128,32 @@ async def invitation_for_link(signed: str, now: datetime, settings: Settings) ->
 async def open_survey(
     invitation_id: int,
     now: datetime | None = None,
-    item_reviews: ItemSection | None = None,
+    section: ItemSection | None = None,
     shop_name: str | None = None,
     settings: Settings | None = None,
 ) -> SurveyView:
     """Everything the survey page shows. Given `now`, a first opening is recorded (one write, ever). Given
-    `item_reviews`, what it returns for the order's items lands in `view.item_reviews`. Given `shop_name`, the
+    `section`, what it gives for the order's items lands in `view.item_reviews`. Given `shop_name`, the
     owner's wording of the page (if any) lands in `view.wording`; given `settings`, the page is in the shop's
     default language for a customer whose language the shop does not use."""
     async with hotsql.one_connection():
-        found = await survey_read.read_by_id(invitation_id, _version_sql(item_reviews))
+        found = await survey_read.read_by_id(invitation_id, _version_sql(section))
         if found is None:
             raise UnknownInvitation(invitation_id)
-        view = await _view(found, item_reviews, shop_name, settings)
+        view = await _view(found, section, shop_name, settings)
     await _record_opening(found, now)
     return view
 
 
-async def open_survey_link(signed: str, now: datetime, item_reviews: ItemSection, settings: Settings) -> SurveyView:
+async def open_survey_link(signed: str, now: datetime, section: ItemSection, settings: Settings) -> SurveyView:
     """`open_survey` for the page behind a signed link, read by its token (LinkInvalid, LinkExpired or
     UnknownInvitation otherwise). A repeat view is one statement, so it takes no connection of its own for the
     page: the reviews section, when it is not kept, reads on another."""
     token = read_survey_token(settings, signed, now)
-    found = await survey_read.read_by_token(token, _version_sql(item_reviews))
+    found = await survey_read.read_by_token(token, _version_sql(section))
     if found is None:
         raise UnknownInvitation(token)
-    view = await _view(found, item_reviews, settings.shop_name, settings)
+    view = await _view(found, section, settings.shop_name, settings)
     await _record_opening(found, now)
     return view
 
@@ -172,12 +172,12 @@ async def _record_opening(found: survey_read.SurveyRead, now: datetime | None) -
 
 async def _view(
     found: survey_read.SurveyRead,
-    item_reviews: ItemSection | None,
+    section: ItemSection | None,
     shop_name: str | None,
     settings: Settings | None,
 ) -> SurveyView:
     inv, items, response = found.invitation, found.items, found.response
-    extra = await item_reviews.read(inv["kind"], items, found.section_version) if item_reviews is not None else []
+    extra = await section.read(inv["kind"], items, found.section_version) if section is not None else []
     locale = inv["customer.locale"]
     language = i18n.customer_language(locale, settings) if settings else i18n.language_for(locale)
     fields = found.page_wording(language) if shop_name is not None else None
