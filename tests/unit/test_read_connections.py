@@ -4,12 +4,12 @@ turn, a broken or interrupted one replaced, none lost when a request goes away."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from afterglow.readers import ReadConnections
+from tests.eventually import until
 
 
 class FakeConnection:
@@ -66,14 +66,6 @@ class Opener:
 
     def busy(self) -> list[FakeConnection]:
         return [c for c in self.made if c.waiting()]
-
-
-async def until(done: Callable[[], bool]) -> None:
-    for _ in range(1000):
-        if done():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("never happened")
 
 
 @pytest.fixture

@@ -4,19 +4,11 @@ on its way (it could have been answered before the request's writer committed)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from reviews.services import versions
-
-
-async def _until(done: Callable[[], bool]) -> None:
-    for _ in range(1000):
-        if done():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("never happened")
+from tests.eventually import until
 
 
 @pytest.fixture
@@ -38,14 +30,14 @@ async def test_the_read_on_its_way_is_never_joined_and_the_rest_wait_together(
 ) -> None:
     reader = versions._Reader()
     first = asyncio.create_task(reader.read(("sku:a",)))
-    await _until(lambda: len(statements) == 1)
+    await until(lambda: len(statements) == 1)
     later = [asyncio.create_task(reader.read((key,))) for key in ("sku:b", "sku:c")]
-    await _until(lambda: reader.waiting is not None and len(reader.waiting.keys) == 2)
+    await until(lambda: reader.waiting is not None and len(reader.waiting.keys) == 2)
     assert [keys for keys, _ in statements] == [["sku:a"]], "the later two wait for the read to return"
 
     statements[0][1].set_result({"sku:a": 1})
     assert await first == {"sku:a": 1}
-    await _until(lambda: len(statements) == 2)
+    await until(lambda: len(statements) == 2)
     assert statements[1][0] == ["sku:b", "sku:c"], "those that waited go together, in a read of their own"
     statements[1][1].set_result({"sku:b": 2, "sku:c": 3})
     assert [await task for task in later] == [{"sku:b": 2, "sku:c": 3}] * 2
@@ -56,14 +48,14 @@ async def test_a_request_that_goes_away_leaves_the_shared_read_to_the_others(
 ) -> None:
     reader = versions._Reader()
     before = asyncio.create_task(reader.read(("sku:z",)))
-    await _until(lambda: len(statements) == 1)
+    await until(lambda: len(statements) == 1)
     leaving = asyncio.create_task(reader.read(("sku:a",)))
     staying = asyncio.create_task(reader.read(("sku:b",)))
-    await _until(lambda: reader.waiting is not None and len(reader.waiting.keys) == 2)  # both wait for one read
+    await until(lambda: reader.waiting is not None and len(reader.waiting.keys) == 2)  # both wait for one read
     leaving.cancel()
     statements[0][1].set_result({"sku:z": 1})
     assert await before == {"sku:z": 1}
-    await _until(lambda: len(statements) == 2)
+    await until(lambda: len(statements) == 2)
     statements[1][1].set_result({"sku:a": 7, "sku:b": 8})
     assert await staying == {"sku:a": 7, "sku:b": 8}
     with pytest.raises(asyncio.CancelledError):
