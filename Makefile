@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python -m bench.survey_page --database-url $(BENCH_PG)/afterglow_bench >> $(BENCH_OUT)
 	$(BIN)/python -m bench.reviews_widget >> $(BENCH_OUT)
 	$(BIN)/python -m bench.reviews_widget --database-url $(BENCH_PG)/afterglow_bench >> $(BENCH_OUT)
+	$(BIN)/python -m bench.read_connections --database-url $(BENCH_PG)/postgres >> $(BENCH_OUT)
 	$(BIN)/python -m bench.review_photos >> $(BENCH_OUT)
 	$(BIN)/python -m bench.load >> $(BENCH_OUT)
 	$(BIN)/python -m bench.tagging >> $(BENCH_OUT)
